@@ -1,0 +1,30 @@
+"""cnnkit: the helper package of a notebook-first course on convolutional neural networks.
+
+Submodules:
+    config   quick mode, offline mode, run settings
+    device   describe the hardware; GPU memory growth, mixed precision, seeding, distribution
+    data     offline datasets (digits, shapes, photos) and optional online loaders
+    ops      NumPy reference implementations (convolution, im2col, output sizes)
+    checks   "check yourself" assertions with Expected/Received messages
+    viz      plots: every function takes ``ax=None`` and returns the Figure
+    models   the model registry: ``create_model(name)``, ``list_models()``
+"""
+
+from cnnkit import checks, config, data, device, ops, viz
+from cnnkit.models import create_model, list_models, register_model
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "checks",
+    "config",
+    "create_model",
+    "data",
+    "device",
+    "list_models",
+    "models",
+    "ops",
+    "register_model",
+    "viz",
+]

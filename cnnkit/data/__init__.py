@@ -1,0 +1,66 @@
+"""Datasets for the course: offline first, online as an optional upgrade.
+
+=================  ==============================================  ==========
+name               what                                            offline?
+=================  ==============================================  ==========
+``digits``         scikit-learn's 8x8 handwritten digits (real)    yes
+``shapes``         synthetic coloured shapes, 6 classes            yes
+``cifar10``        CIFAR-10 (downloads; falls back to shapes)      fallback
+``fashion_mnist``  Fashion-MNIST (downloads; falls back to shapes) fallback
+=================  ==============================================  ==========
+
+Every loader returns a :class:`Dataset` with a fixed, shuffled, stratified
+train / val / test split of float32 images in ``[0, 1]``. Photos for filter
+demos come from :func:`load_image`.
+
+Example:
+    >>> from cnnkit import data
+    >>> digits = data.load_dataset("digits", image_size=16)
+    >>> digits.x_train.shape[1:], digits.num_classes
+    ((16, 16, 1), 10)
+"""
+
+from __future__ import annotations
+
+from cnnkit.data.core import Dataset, split_off, stratified_split
+from cnnkit.data.digits import load_digits
+from cnnkit.data.images import list_images, load_image
+from cnnkit.data.online import load_cifar10, load_fashion_mnist
+from cnnkit.data.shapes import SHAPE_NAMES, load_shapes, make_shapes, render_alpha
+
+LOADERS = {
+    "digits": load_digits,
+    "shapes": load_shapes,
+    "cifar10": load_cifar10,
+    "fashion_mnist": load_fashion_mnist,
+}
+
+
+def list_datasets() -> list[str]:
+    """Names accepted by :func:`load_dataset`."""
+    return sorted(LOADERS)
+
+
+def load_dataset(name: str, **kwargs) -> Dataset:
+    """Load a dataset by name; keyword arguments go to its loader (see each ``load_*``)."""
+    if name not in LOADERS:
+        raise ValueError(f"Unknown dataset {name!r}. Available: {', '.join(list_datasets())}.")
+    return LOADERS[name](**kwargs)
+
+
+__all__ = [
+    "SHAPE_NAMES",
+    "Dataset",
+    "list_datasets",
+    "list_images",
+    "load_cifar10",
+    "load_dataset",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_image",
+    "load_shapes",
+    "make_shapes",
+    "render_alpha",
+    "split_off",
+    "stratified_split",
+]

@@ -1,0 +1,200 @@
+"""NumPy reference implementations used to teach convolution and to test the fast layers.
+
+Everything here follows Keras's conventions, so the results can be compared
+number for number with ``keras.layers.Conv2D``:
+
+* images are channels-last: ``(batch, height, width, channels)`` (a single
+  ``(height, width, channels)`` image is accepted too);
+* kernels are ``(kernel_h, kernel_w, in_channels, out_channels)``;
+* ``padding="valid"`` adds nothing, ``padding="same"`` pads so that the output
+  has ``ceil(n / stride)`` positions, putting the odd pixel at the end (bottom /
+  right), exactly as TensorFlow and Keras do.
+
+Two convolutions are given: :func:`conv2d_loops` is the readable definition, and
+:func:`conv2d_im2col` rewrites the same sum as one matrix product, the trick
+that makes convolution fast on real hardware.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+PADDINGS = ("valid", "same")
+
+
+# ---------------------------------------------------------------- argument checks
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    """Turn an int or a pair of ints into a validated ``(h, w)`` pair of positive ints."""
+    pair = (value, value) if np.isscalar(value) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
+        raise ValueError(f"{name} must be a positive int or a pair of positive ints; received {value!r}.")
+    return int(pair[0]), int(pair[1])
+
+
+def _check_padding(padding: str) -> str:
+    if not isinstance(padding, str) or padding.lower() not in PADDINGS:
+        raise ValueError(f"padding must be one of {PADDINGS}; received {padding!r}.")
+    return padding.lower()
+
+
+def _as_batch(x: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Accept (H, W, C) or (N, H, W, C); return a 4D array and whether a batch axis was added."""
+    x = np.asarray(x)
+    if x.ndim == 3:
+        return x[None], True
+    if x.ndim == 4:
+        return x, False
+    raise ValueError(
+        f"Expected an image (height, width, channels) or a batch (batch, height, width, channels); "
+        f"received an array of shape {x.shape}."
+    )
+
+
+# ---------------------------------------------------------------- sizes and padding
+
+
+def effective_kernel_size(kernel: int, dilation: int = 1) -> int:
+    """Span of a dilated kernel: ``(kernel - 1) * dilation + 1``."""
+    return (kernel - 1) * dilation + 1
+
+
+def conv_output_size(n: int, kernel: int, stride: int = 1, padding: str = "valid", dilation: int = 1) -> int:
+    """Number of output positions along one axis of a convolution or pooling window.
+
+    ``valid``: ``floor((n - k_eff) / stride) + 1`` with ``k_eff = (kernel - 1) * dilation + 1``.
+    ``same``:  ``ceil(n / stride)``.
+
+    Example:
+        >>> conv_output_size(32, kernel=3, stride=2, padding="valid")
+        15
+    """
+    for name, value in (("n", n), ("kernel", kernel), ("stride", stride), ("dilation", dilation)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; received {value!r}.")
+    padding = _check_padding(padding)
+    if padding == "same":
+        return math.ceil(n / stride)
+    k_eff = effective_kernel_size(kernel, dilation)
+    if k_eff > n:
+        raise ValueError(
+            f"With padding='valid' the (dilated) kernel must fit in the input: kernel span {k_eff} "
+            f"> input size {n}."
+        )
+    return (n - k_eff) // stride + 1
+
+
+def padding_amounts(n: int, kernel: int, stride: int = 1, padding: str = "valid", dilation: int = 1) -> tuple[int, int]:
+    """Zeros added before and after one axis (TensorFlow/Keras rule: the extra one goes after)."""
+    out = conv_output_size(n, kernel, stride, padding, dilation)
+    if _check_padding(padding) == "valid":
+        return 0, 0
+    total = max((out - 1) * stride + effective_kernel_size(kernel, dilation) - n, 0)
+    return total // 2, total - total // 2
+
+
+def pad_input(x: np.ndarray, kernel, stride=1, padding: str = "valid", dilation=1, value: float = 0.0) -> np.ndarray:
+    """Pad a (N, H, W, C) batch as Keras would before sliding the window."""
+    (kh, kw), (sh, sw), (dh, dw) = _pair(kernel, "kernel"), _pair(stride, "stride"), _pair(dilation, "dilation")
+    top, bottom = padding_amounts(x.shape[1], kh, sh, padding, dh)
+    left, right = padding_amounts(x.shape[2], kw, sw, padding, dw)
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+
+
+# ---------------------------------------------------------------- convolution
+
+
+def conv2d_loops(x, kernel, bias=None, stride=1, padding: str = "valid", dilation=1) -> np.ndarray:
+    """2D convolution (really cross-correlation, as in every deep learning library), by definition.
+
+    For every output position, take the input patch under the kernel and sum
+    ``patch * kernel`` over the kernel window and the input channels, once per
+    output channel. The loops run over output positions; the sum over the
+    window is one ``tensordot``.
+
+    Args:
+        x: input, ``(H, W, C_in)`` or ``(N, H, W, C_in)``.
+        kernel: weights, ``(k_h, k_w, C_in, C_out)``.
+        bias: optional ``(C_out,)``.
+        stride, dilation: int or ``(h, w)`` pair.
+        padding: ``"valid"`` or ``"same"``.
+
+    Returns:
+        ``(N, H_out, W_out, C_out)`` (or without ``N`` if ``x`` had none), float64.
+    """
+    x, added_batch = _as_batch(np.asarray(x, dtype=np.float64))
+    kernel = _check_kernel(kernel, x.shape[-1])
+    (sh, sw), (dh, dw) = _pair(stride, "stride"), _pair(dilation, "dilation")
+    kh, kw = kernel.shape[:2]
+    padding = _check_padding(padding)
+    out_h = conv_output_size(x.shape[1], kh, sh, padding, dh)
+    out_w = conv_output_size(x.shape[2], kw, sw, padding, dw)
+    xp = pad_input(x, (kh, kw), (sh, sw), padding, (dh, dw))
+
+    out = np.zeros((x.shape[0], out_h, out_w, kernel.shape[-1]))
+    for i in range(out_h):
+        for j in range(out_w):
+            top, left = i * sh, j * sw
+            # The patch under the kernel: every dilation-th pixel of the window.
+            patch = xp[:, top : top + (kh - 1) * dh + 1 : dh, left : left + (kw - 1) * dw + 1 : dw, :]
+            out[:, i, j, :] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2]))
+    if bias is not None:
+        out += np.asarray(bias, dtype=np.float64)
+    return out[0] if added_batch else out
+
+
+def im2col(x, kernel_size, stride=1, padding: str = "valid", dilation=1) -> np.ndarray:
+    """Unfold every kernel-sized patch into a row.
+
+    Returns an array of shape ``(N, H_out, W_out, k_h * k_w * C)``: position
+    ``(n, i, j)`` holds the flattened patch that produces output ``(n, i, j)``,
+    in the same ``(k_h, k_w, C)`` order as a Keras kernel reshaped to
+    ``(k_h * k_w * C, C_out)``.
+    """
+    x, _ = _as_batch(np.asarray(x))
+    (kh, kw), (sh, sw), (dh, dw) = _pair(kernel_size, "kernel_size"), _pair(stride, "stride"), _pair(dilation, "dilation")
+    padding = _check_padding(padding)
+    out_h = conv_output_size(x.shape[1], kh, sh, padding, dh)
+    out_w = conv_output_size(x.shape[2], kw, sw, padding, dw)
+    xp = pad_input(x, (kh, kw), (sh, sw), padding, (dh, dw))
+
+    # Row index of each output position and each kernel tap, combined by broadcasting.
+    rows = (np.arange(out_h) * sh)[:, None] + (np.arange(kh) * dh)[None, :]  # (out_h, kh)
+    cols = (np.arange(out_w) * sw)[:, None] + (np.arange(kw) * dw)[None, :]  # (out_w, kw)
+    patches = xp[:, rows[:, None, :, None], cols[None, :, None, :], :]  # (N, out_h, out_w, kh, kw, C)
+    return patches.reshape(x.shape[0], out_h, out_w, kh * kw * x.shape[-1])
+
+
+def conv2d_im2col(x, kernel, bias=None, stride=1, padding: str = "valid", dilation=1) -> np.ndarray:
+    """The same convolution as :func:`conv2d_loops`, computed as one matrix product.
+
+    ``im2col`` turns the input into a matrix of patches; the kernel becomes a
+    ``(k_h * k_w * C_in, C_out)`` matrix; their product is the output. This is
+    how libraries reach near-peak speed: matrix multiplication is the most
+    optimised routine on every CPU and GPU.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    x4, added_batch = _as_batch(x)
+    kernel = _check_kernel(kernel, x4.shape[-1])
+    cols = im2col(x4, kernel.shape[:2], stride, padding, dilation)
+    out = cols @ kernel.reshape(-1, kernel.shape[-1])
+    if bias is not None:
+        out += np.asarray(bias, dtype=np.float64)
+    return out[0] if added_batch else out
+
+
+def _check_kernel(kernel, in_channels: int) -> np.ndarray:
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if kernel.ndim != 4:
+        raise ValueError(
+            f"kernel must have shape (k_h, k_w, in_channels, out_channels); received shape {kernel.shape}."
+        )
+    if kernel.shape[2] != in_channels:
+        raise ValueError(
+            f"kernel expects {kernel.shape[2]} input channels but the input has {in_channels} "
+            f"(kernel shape {kernel.shape})."
+        )
+    return kernel

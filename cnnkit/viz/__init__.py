@@ -1,0 +1,38 @@
+"""Every plot of the course, importable as ``cnnkit.viz.<function>``.
+
+Conventions, the same for every function here:
+
+* a single-panel plot takes ``ax=None`` (draw into a new figure) or an
+  existing Matplotlib ``Axes``; a multi-panel plot takes ``axes=None`` or a
+  sequence of ``Axes``;
+* every function returns the ``Figure`` it drew on;
+* nothing changes Matplotlib's global settings (rcParams).
+
+In a notebook, end the plotting line with ``;`` (or assign the figure) so
+Jupyter shows the figure once.
+
+The functions live in topic modules (``core`` for images and charts, and one
+module per later topic); this package re-exports them all.
+"""
+
+from cnnkit.viz.core import (
+    DPI,
+    bar_chart,
+    grid_axes,
+    line_plot,
+    new_axes,
+    show_image,
+    show_images,
+    show_kernel,
+)
+
+__all__ = [
+    "DPI",
+    "bar_chart",
+    "grid_axes",
+    "line_plot",
+    "new_axes",
+    "show_image",
+    "show_images",
+    "show_kernel",
+]

@@ -1,0 +1,188 @@
+"""Basic plots: images, kernels, bar charts and line plots, and the axes helpers every plot uses.
+
+Conventions, the same for every function in ``cnnkit.viz``:
+
+* a single-panel plot takes ``ax=None`` (draw into a new figure) or an
+  existing Matplotlib ``Axes``; a multi-panel plot takes ``axes=None`` or a
+  sequence of ``Axes``;
+* every function returns the ``Figure`` it drew on;
+* nothing changes Matplotlib's global settings (rcParams): style is passed to
+  each call, so importing cnnkit never changes a learner's own plots.
+
+In a notebook, end the line with ``;`` (or assign the figure) so Jupyter shows
+the figure once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+DPI = 80  # keeps committed notebooks small while staying readable
+
+
+# ---------------------------------------------------------------- axes helpers
+
+
+def new_axes(ax=None, figsize=(4.0, 3.0)):
+    """Return ``(figure, ax)``: the given axes and its figure, or a new single-panel figure."""
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=figsize, dpi=DPI, layout="constrained")
+    return fig, ax
+
+
+def grid_axes(n: int, ncols: int | None = None, axes=None, panel_size: float = 1.6, aspect: float = 1.0):
+    """Return ``(figure, flat list of n axes)`` for a grid of panels (extra panels are hidden)."""
+    if axes is not None:
+        axes = list(np.ravel(axes))
+        if len(axes) < n:
+            raise ValueError(f"axes must hold at least {n} Axes for {n} panels; received {len(axes)}.")
+        return axes[0].figure, axes[:n]
+    ncols = min(n, ncols or 8)
+    nrows = math.ceil(n / ncols)
+    fig, grid = plt.subplots(
+        nrows, ncols, figsize=(panel_size * ncols, panel_size * aspect * nrows + 0.3),
+        dpi=DPI, layout="constrained", squeeze=False,
+    )
+    flat = list(grid.ravel())
+    for extra in flat[n:]:
+        extra.set_visible(False)
+    return fig, flat[:n]
+
+
+# ---------------------------------------------------------------- images
+
+
+def _as_displayable(image) -> tuple[np.ndarray, str | None]:
+    """Squeeze a one-channel image to 2D (shown with a grey colormap)."""
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        return image[..., 0], "gray"
+    if image.ndim == 2:
+        return image, "gray"
+    if image.ndim == 3 and image.shape[-1] in (3, 4):
+        return np.clip(image, 0.0, 1.0), None
+    raise ValueError(f"Expected an image of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); received {image.shape}.")
+
+
+def show_image(image, title: str | None = None, ax=None, cmap: str | None = None, signed: bool = False,
+               colorbar: bool = False, figsize=(3.0, 3.0)):
+    """Show one image. ``signed=True`` centres a diverging colormap on zero (for filter responses).
+
+    Returns:
+        The Figure.
+    """
+    fig, ax = new_axes(ax, figsize)
+    data, default_cmap = _as_displayable(image)
+    kwargs = {"cmap": cmap or default_cmap}
+    if signed:
+        limit = float(np.max(np.abs(data))) or 1.0
+        kwargs.update(cmap=cmap or "RdBu_r", vmin=-limit, vmax=limit)
+    elif data.ndim == 2 and kwargs["cmap"] == "gray":
+        kwargs.update(vmin=min(0.0, float(data.min())), vmax=max(1.0, float(data.max())))
+    shown = ax.imshow(data, interpolation="nearest", **kwargs)
+    if colorbar:
+        fig.colorbar(shown, ax=ax, shrink=0.8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return fig
+
+
+def show_images(images, titles=None, ncols: int | None = None, axes=None, cmap: str | None = None,
+                signed: bool = False, panel_size: float = 1.6, suptitle: str | None = None):
+    """Show a grid of images with optional titles (e.g. labels or predictions).
+
+    Args:
+        images: a sequence or array of images, each (H, W), (H, W, 1) or (H, W, 3).
+        titles: one string per image, or ``None``.
+        ncols: panels per row (default: up to 8).
+        axes: existing axes to draw into, or ``None`` for a new figure.
+        signed: centre a diverging colormap on zero in every panel.
+
+    Returns:
+        The Figure.
+    """
+    images = list(images)
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles must have one entry per image ({len(images)}); received {len(titles)}.")
+    fig, flat = grid_axes(len(images), ncols, axes, panel_size)
+    for i, (ax, image) in enumerate(zip(flat, images)):
+        show_image(image, titles[i] if titles is not None else None, ax=ax, cmap=cmap, signed=signed)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def show_kernel(kernel, title: str | None = None, ax=None, annotate: bool = True, figsize=(2.2, 2.2)):
+    """Draw a small 2D kernel as a heat map with its numbers written in each cell.
+
+    Returns:
+        The Figure.
+    """
+    kernel = np.asarray(kernel, dtype=np.float32)
+    if kernel.ndim != 2:
+        raise ValueError(f"Expected a 2D kernel (k_h, k_w); received shape {kernel.shape}.")
+    fig = show_image(kernel, title=title, ax=ax, signed=True, figsize=figsize)
+    ax = ax or fig.axes[0]
+    if annotate and kernel.size <= 49:
+        limit = float(np.max(np.abs(kernel))) or 1.0
+        for (i, j), value in np.ndenumerate(kernel):
+            color = "white" if abs(value) > 0.6 * limit else "black"
+            ax.text(j, i, f"{value:g}", ha="center", va="center", fontsize=8, color=color)
+    return fig
+
+
+# ---------------------------------------------------------------- charts
+
+
+def bar_chart(values: dict, title: str | None = None, ylabel: str | None = None, ax=None,
+              log: bool = False, fmt: str = "{:,.0f}", color=None, figsize=(4.5, 3.0)):
+    """Bar chart of ``{label: value}`` with each value written above its bar.
+
+    Returns:
+        The Figure.
+    """
+    if not values:
+        raise ValueError("values must be a non-empty {label: number} mapping; received an empty one.")
+    fig, ax = new_axes(ax, figsize)
+    labels, heights = list(values), [float(v) for v in values.values()]
+    bars = ax.bar(labels, heights, color=color or plt.rcParams["axes.prop_cycle"].by_key()["color"][: len(labels)])
+    if log:
+        ax.set_yscale("log")
+    for bar, height in zip(bars, heights):
+        ax.annotate(fmt.format(height), (bar.get_x() + bar.get_width() / 2, height),
+                    ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+    ax.margins(y=0.15)
+    if title:
+        ax.set_title(title, fontsize=10)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", labelsize=8)
+    return fig
+
+
+def line_plot(x, series: dict, title: str | None = None, xlabel: str | None = None, ylabel: str | None = None,
+              ax=None, marker: str = "o", logy: bool = False, figsize=(4.5, 3.0)):
+    """Plot several named series ``{name: y_values}`` against the same ``x``.
+
+    Returns:
+        The Figure.
+    """
+    fig, ax = new_axes(ax, figsize)
+    for name, ys in series.items():
+        if len(ys) != len(x):
+            raise ValueError(f"Series {name!r} has {len(ys)} values but x has {len(x)}.")
+        ax.plot(x, ys, marker=marker, markersize=4, label=name)
+    if logy:
+        ax.set_yscale("log")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.title.set_fontsize(10)
+    ax.grid(alpha=0.3)
+    if len(series) > 1:
+        ax.legend(fontsize=8)
+    return fig

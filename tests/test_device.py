@@ -1,0 +1,118 @@
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from cnnkit import device
+
+
+@pytest.fixture(autouse=True)
+def _restore_policy():
+    yield
+    keras.config.set_dtype_policy("float32")
+
+
+def test_describe_reports_backend_versions_and_cpu():
+    report = device.describe()
+    text = str(report)
+    assert report.backend == keras.backend.backend()
+    assert report.keras_version == keras.__version__
+    assert report.devices[0].kind == "CPU" and report.cpu_count >= 1
+    for word in ("backend", "keras", "numpy", "python", "CPU cores", "device 0", "precision", "quick mode"):
+        assert word in text
+    if not report.gpus:
+        assert "none found: running on the CPU" in text and report.accelerator == "CPU"
+
+
+def test_setup_on_cpu_says_what_it_skipped(capsys):
+    run = device.setup(seed=1)
+    out = capsys.readouterr().out
+    if not device.describe().gpus:
+        assert "GPU memory growth: skipped (no GPU found)" in out or "skipped (a TensorFlow setting" in out
+        assert "Precision: float32 (no GPU found" in out
+        assert run.strategy is None and run.replicas == 1
+    assert "seed=1" in out
+    with run.scope():  # a no-op scope still works
+        keras.layers.Dense(2)
+
+
+def test_setup_seeds_reproducibly():
+    # What matters to a learner: the same seed gives the same initial weights and the same data order.
+    def fresh_weights():
+        device.setup(seed=7, verbose=False)
+        model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4)])
+        return keras.ops.convert_to_numpy(model.layers[0].kernel), np.random.permutation(10)  # noqa: NPY002 (the global generator is what setup() seeds)
+
+    (w1, p1), (w2, p2) = fresh_weights(), fresh_weights()
+    np.testing.assert_array_equal(w1, w2)
+    np.testing.assert_array_equal(p1, p2)
+
+
+def test_forced_mixed_precision_on_cpu_uses_bfloat16():
+    run = device.setup(mixed_precision=True, verbose=False)
+    if not device.describe().gpus:
+        assert run.precision_policy == "mixed_bfloat16"
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+        assert any("on the CPU, as requested" in m for m in run.messages)
+        layer = keras.layers.Dense(2)
+        out = layer(keras.ops.ones((1, 3)))
+        assert layer.compute_dtype == "bfloat16" and layer.kernel.dtype == "float32"
+        assert "bfloat16" in str(out.dtype)
+    device.setup(mixed_precision=False, verbose=False)
+    assert keras.config.dtype_policy().name == "float32"
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"mixed_precision": "fp16"}, r"mixed_precision must be one of .* received 'fp16'"),
+        ({"distribute": "yes"}, r"distribute must be one of .* received 'yes'"),
+        ({"seed": -1}, r"seed must be a non-negative integer or None; received -1"),
+    ],
+)
+def test_setup_rejects_bad_arguments(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        device.setup(**kwargs)
+
+
+def test_split_cpu_rejects_bad_n():
+    with pytest.raises(ValueError, match=r"n must be a positive integer; received 0"):
+        device.split_cpu(0)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="logical CPU devices are a TensorFlow feature")
+def test_two_logical_cpus_stand_in_for_two_gpus():
+    # TensorFlow fixes its devices at start-up, so this runs in a fresh process.
+    script = textwrap.dedent(
+        """
+        import numpy as np, keras
+        from cnnkit import device
+        names = device.split_cpu(2)
+        assert len(names) == 2, names
+        auto = device.setup(seed=0, verbose=False)
+        assert auto.strategy is None, "auto must not replicate over CPU devices"
+        run = device.setup(seed=0, distribute=True, verbose=False)
+        assert run.replicas == 2, run.replicas
+        with run.scope():
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+            model.compile(optimizer="sgd", loss="mse")
+        x = np.ones((8, 4), "float32"); y = np.zeros((8, 3), "float32")
+        before = model.evaluate(x, y, verbose=0)
+        model.fit(x, y, batch_size=8, epochs=3, verbose=0)
+        after = model.evaluate(x, y, verbose=0)
+        assert after < before, (before, after)
+        try:
+            device.split_cpu(3)
+        except RuntimeError as err:
+            assert "before TensorFlow is initialised" in str(err)
+        else:
+            raise AssertionError("split_cpu after start-up should fail")
+        print("OK", run.messages[-1])
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "OK Distribution: MirroredStrategy over 2 devices" in result.stdout

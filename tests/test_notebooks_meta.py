@@ -1,0 +1,45 @@
+"""Rules for committed notebooks (nbval executes them; these check how they are committed)."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tools import nbtool
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_committed_cleanly(path):
+    assert nbtool.problems(path) == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_has_the_same_setup_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    assert first_code.source == nbtool.SETUP_CELL
+
+
+def test_setup_cell_installs_from_the_one_repository_url():
+    from cnnkit.config import REPO_URL
+
+    assert f"git+{REPO_URL}" in nbtool.SETUP_CELL
+    assert 'if "google.colab" in sys.modules:' in nbtool.SETUP_CELL
+
+
+def test_from_py_round_trip(tmp_path):
+    script = tmp_path / "draft.py"
+    script.write_text("# %% [markdown]\n# # Title\n#\n# Some *prose*.\n\n# %%\nx = 1\n\n# %% [markdown]\n# ## Exercises\n")
+    nb = nbtool.from_py(script)
+    assert [c.cell_type for c in nb.cells] == ["markdown", "code", "code", "markdown"]
+    assert nb.cells[0].source == "# Title\n\nSome *prose*."
+    assert nb.cells[1].source == nbtool.SETUP_CELL
+    again = tmp_path / "again.py"
+    again.write_text(nbtool.to_py(nb))
+    assert [c.source for c in nbtool.from_py(again).cells] == [c.source for c in nb.cells]

@@ -1,0 +1,107 @@
+"""The NumPy reference convolution against keras.layers.Conv2D, over a grid of settings."""
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+
+from cnnkit import ops
+
+GRID = [
+    # kernel, stride, padding, dilation, (in_channels, out_channels), input (h, w)
+    combo
+    for combo in itertools.product(
+        [1, 3, 5, (3, 2)], [1, 2, (2, 1)], ["valid", "same"], [1, 2], [(1, 1), (3, 4)], [(9, 9), (10, 7)]
+    )
+    # TensorFlow's Conv2D does not support stride > 1 together with dilation > 1.
+    if not (combo[1] != 1 and combo[3] != 1)
+    # With "valid" padding the dilated kernel must fit inside the input.
+    and not (combo[2] == "valid" and ops.effective_kernel_size(max(np.atleast_1d(combo[0])), combo[3]) > min(combo[5]))
+]
+
+
+def keras_conv(x, kernel, bias, stride, padding, dilation):
+    layer = keras.layers.Conv2D(kernel.shape[-1], kernel.shape[:2], strides=stride, padding=padding, dilation_rate=dilation)
+    layer.build(x.shape)
+    layer.set_weights([kernel, bias])
+    return keras.ops.convert_to_numpy(layer(x))
+
+
+@pytest.mark.parametrize("kernel_size, stride, padding, dilation, channels, size", GRID)
+def test_reference_convolutions_match_keras(kernel_size, stride, padding, dilation, channels, size):
+    rng = np.random.default_rng(0)
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    c_in, c_out = channels
+    x = rng.normal(size=(2, *size, c_in)).astype(np.float32)
+    kernel = rng.normal(size=(kh, kw, c_in, c_out)).astype(np.float32)
+    bias = rng.normal(size=c_out).astype(np.float32)
+    expected = keras_conv(x, kernel, bias, stride, padding, dilation)
+
+    loops = ops.conv2d_loops(x, kernel, bias, stride, padding, dilation)
+    fast = ops.conv2d_im2col(x, kernel, bias, stride, padding, dilation)
+    np.testing.assert_allclose(loops, expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(fast, expected, rtol=1e-4, atol=1e-4)
+
+    s = (stride, stride) if isinstance(stride, int) else stride
+    assert expected.shape[1:3] == (
+        ops.conv_output_size(size[0], kh, s[0], padding, dilation),
+        ops.conv_output_size(size[1], kw, s[1], padding, dilation),
+    )
+
+
+def test_single_image_without_batch_axis():
+    x = np.arange(16, dtype=float).reshape(4, 4, 1)
+    kernel = np.ones((2, 2, 1, 1))
+    out = ops.conv2d_loops(x, kernel)
+    assert out.shape == (3, 3, 1)
+    assert out[0, 0, 0] == 0 + 1 + 4 + 5
+
+
+def test_hand_computed_edge_filter():
+    # A vertical step edge: a [-1, 1] filter fires only where the value changes.
+    x = np.array([[0, 0, 1, 1]] * 3, dtype=float)[..., None]
+    kernel = np.array([[-1.0, 1.0]])[..., None, None]
+    out = ops.conv2d_loops(x, kernel)[..., 0]
+    np.testing.assert_array_equal(out, [[0, 1, 0]] * 3)
+
+
+@pytest.mark.parametrize(
+    "n, k, s, padding, d, expected",
+    [(32, 3, 1, "valid", 1, 30), (32, 3, 1, "same", 1, 32), (32, 3, 2, "valid", 1, 15), (32, 3, 2, "same", 1, 16),
+     (7, 3, 1, "valid", 2, 3), (5, 5, 1, "valid", 1, 1), (1, 1, 1, "valid", 1, 1)],
+)
+def test_conv_output_size_by_hand(n, k, s, padding, d, expected):
+    assert ops.conv_output_size(n, k, s, padding, d) == expected
+
+
+def test_same_padding_puts_the_odd_pixel_after():
+    # n=6, k=2, s=1: one pixel of padding in total, TensorFlow puts it at the end.
+    assert ops.padding_amounts(6, 2, 1, "same") == (0, 1)
+    assert ops.padding_amounts(6, 3, 1, "same") == (1, 1)
+
+
+def test_im2col_rows_are_patches():
+    x = np.arange(9, dtype=float).reshape(1, 3, 3, 1)
+    cols = ops.im2col(x, 2)
+    assert cols.shape == (1, 2, 2, 4)
+    np.testing.assert_array_equal(cols[0, 0, 0], [0, 1, 3, 4])
+    np.testing.assert_array_equal(cols[0, 1, 1], [4, 5, 7, 8])
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda: ops.conv_output_size(0, 3), r"n must be a positive integer; received 0"),
+        (lambda: ops.conv_output_size(8, 3, stride=-1), r"stride must be a positive integer; received -1"),
+        (lambda: ops.conv_output_size(8, 3, padding="full"), r"padding must be one of \('valid', 'same'\); received 'full'"),
+        (lambda: ops.conv_output_size(3, 5), r"kernel span 5 > input size 3"),
+        (lambda: ops.conv2d_loops(np.zeros((4, 4)), np.zeros((3, 3, 1, 1))), r"received an array of shape \(4, 4\)"),
+        (lambda: ops.conv2d_loops(np.zeros((4, 4, 2)), np.zeros((3, 3, 1, 1))), r"kernel expects 1 input channels but the input has 2"),
+        (lambda: ops.conv2d_im2col(np.zeros((4, 4, 1)), np.zeros((3, 3, 1))), r"kernel must have shape .* received shape \(3, 3, 1\)"),
+        (lambda: ops.conv2d_loops(np.zeros((4, 4, 1)), np.zeros((3, 3, 1, 1)), stride=0), r"stride must be a positive int"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()

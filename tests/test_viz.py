@@ -1,0 +1,63 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from cnnkit import viz
+
+
+def test_show_image_new_figure_and_given_axes():
+    fig = viz.show_image(np.full((8, 8, 3), 0.5), title="rgb")
+    assert isinstance(fig, Figure) and fig.axes[0].get_title() == "rgb"
+    own_fig, ax = plt.subplots()
+    assert viz.show_image(np.full((8, 8, 1), 0.5), ax=ax) is own_fig
+    assert ax.images[0].get_cmap().name == "gray"
+
+
+def test_signed_image_is_centred_on_zero():
+    fig = viz.show_image(np.array([[-1.0, 3.0]]), signed=True)
+    image = fig.axes[0].images[0]
+    assert image.get_clim() == (-3.0, 3.0)
+
+
+def test_show_images_grid_titles_and_hidden_extras():
+    fig = viz.show_images(np.zeros((5, 4, 4)), titles=list("abcde"), ncols=3)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(fig.axes) == 6 and len(visible) == 5
+    assert [ax.get_title() for ax in visible] == list("abcde")
+
+
+def test_show_images_into_given_axes():
+    fig, axes = plt.subplots(1, 2)
+    assert viz.show_images(np.zeros((2, 4, 4)), axes=axes) is fig
+    with pytest.raises(ValueError, match=r"axes must hold at least 3 Axes for 3 panels; received 2"):
+        viz.show_images(np.zeros((3, 4, 4)), axes=axes)
+
+
+def test_show_kernel_writes_the_numbers():
+    fig = viz.show_kernel(np.array([[1, 0, -1]] * 3))
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == sorted(["1", "0", "-1"] * 3)
+
+
+def test_bar_chart_and_line_plot():
+    fig = viz.bar_chart({"conv": 896, "dense": 3_145_856}, log=True, title="params")
+    ax = fig.axes[0]
+    assert len(ax.patches) == 2 and ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.texts] == ["896", "3,145,856"]
+    fig = viz.line_plot([1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}, xlabel="x")
+    assert len(fig.axes[0].lines) == 2 and fig.axes[0].get_xlabel() == "x"
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda: viz.show_image(np.zeros((2, 2, 2))), r"Expected an image of shape .* received \(2, 2, 2\)"),
+        (lambda: viz.show_images(np.zeros((2, 4, 4)), titles=["a"]), r"titles must have one entry per image \(2\); received 1"),
+        (lambda: viz.show_kernel(np.zeros((3, 3, 1))), r"Expected a 2D kernel .* received shape \(3, 3, 1\)"),
+        (lambda: viz.bar_chart({}), r"non-empty"),
+        (lambda: viz.line_plot([1, 2], {"a": [1]}), r"Series 'a' has 1 values but x has 2"),
+    ],
+)
+def test_bad_inputs(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
