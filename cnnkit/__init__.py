@@ -26,5 +26,6 @@ __all__ = [
     "models",
     "ops",
     "register_model",
+    "train",
     "viz",
 ]

@@ -35,4 +35,5 @@ __all__ = [
     "show_image",
     "show_images",
     "show_kernel",
+    "show_predictions",
 ]

@@ -1,0 +1,150 @@
+"""Plots of training and evaluation: learning curves, the confusion matrix, predictions on images.
+
+Same conventions as every ``cnnkit.viz`` function: single-panel plots take
+``ax=None``, multi-panel ones ``axes=None``; each returns the Figure; nothing
+touches Matplotlib's global settings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnkit.viz.core import grid_axes, new_axes, show_image
+
+CORRECT_COLOR = "tab:green"
+WRONG_COLOR = "tab:red"
+
+
+# ---------------------------------------------------------------- learning curves
+
+
+def _history_dict(history) -> tuple[dict, int | None]:
+    """``(metrics dict, best epoch counted from 1 or None)`` from any kind of history."""
+    best = getattr(history, "best_epoch", None)
+    if hasattr(history, "history") and isinstance(history.history, dict):
+        history = history.history
+    if not isinstance(history, dict) or not history:
+        raise ValueError(
+            "history must be a cnnkit TrainingHistory, a keras History or a non-empty "
+            f"{{metric: [values per epoch]}} dict; received {type(history).__name__}."
+        )
+    return history, best
+
+
+def plot_history(history, metrics=None, axes=None, panel_size=(3.6, 2.6)):
+    """Learning curves: one panel per metric, training (solid) and validation (dashed), best epoch marked.
+
+    Args:
+        history: a :class:`cnnkit.train.TrainingHistory`, a ``keras.callbacks.History``
+            or a dict ``{"loss": [...], "val_loss": [...], ...}``.
+        metrics: base metric names to draw (default: every metric without a ``val_``
+            prefix, e.g. ``["loss", "accuracy"]``).
+        axes: one Axes per metric, or ``None`` for a new figure.
+
+    Returns:
+        The Figure.
+
+    Example:
+        >>> plot_history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]});   # doctest: +SKIP
+    """
+    values, best = _history_dict(history)
+    names = metrics or [k for k in values if not k.startswith("val_")] or list(values)
+    missing = [m for m in names if m not in values and f"val_{m}" not in values]
+    if missing:
+        raise ValueError(f"metrics {missing} are not in the history; it has {sorted(values)}.")
+    if axes is None:
+        fig, flat = grid_axes(len(names), ncols=len(names), panel_size=panel_size[0],
+                              aspect=panel_size[1] / panel_size[0])
+    else:
+        fig, flat = grid_axes(len(names), axes=axes)
+    for ax, name in zip(flat, names):
+        for key, style, label in ((name, "-", "train"), (f"val_{name}", "--", "validation")):
+            if key in values:
+                ys = values[key]
+                ax.plot(np.arange(1, len(ys) + 1), ys, style, marker="o", markersize=3, label=label)
+        if best is not None:
+            ax.axvline(best, color="grey", linestyle=":", linewidth=1, label=f"best epoch {best}")
+        ax.set_xlabel("epoch")
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return fig
+
+
+# ---------------------------------------------------------------- confusion matrix
+
+
+def plot_confusion_matrix(confusion, class_names=None, normalize: bool = False, ax=None, cmap: str = "Blues",
+                          figsize=(4.2, 3.8)):
+    """The confusion matrix as a heat map with the counts (or row fractions) written in the cells.
+
+    Args:
+        confusion: ``(classes, classes)`` counts, row = true class, column = predicted.
+        class_names: tick labels (default: class indices).
+        normalize: show each row as fractions of the true class (the recall is on the diagonal).
+
+    Returns:
+        The Figure.
+    """
+    confusion = np.asarray(confusion)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+        raise ValueError(f"confusion must be a square (classes, classes) matrix; received shape {confusion.shape}.")
+    n = confusion.shape[0]
+    names = [str(i) for i in range(n)] if class_names is None else [str(c) for c in class_names]
+    if len(names) != n:
+        raise ValueError(f"class_names must have {n} entries; received {len(names)}.")
+    shown = confusion.astype(float)
+    if normalize:
+        rows = shown.sum(axis=1, keepdims=True)
+        shown = np.divide(shown, rows, out=np.zeros_like(shown), where=rows > 0)
+    fig, ax = new_axes(ax, figsize)
+    image = ax.imshow(shown, cmap=cmap, vmin=0, interpolation="nearest")
+    if n <= 20:
+        limit = shown.max() or 1.0
+        for (i, j), value in np.ndenumerate(shown):
+            text = f"{value:.2f}" if normalize else f"{int(value)}"
+            if value or i == j:
+                ax.text(j, i, text, ha="center", va="center", fontsize=7 if n > 10 else 8,
+                        color="white" if value > 0.6 * limit else "black")
+    ax.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right" if max(map(len, names)) > 2 else "center", fontsize=8)
+    ax.set_yticks(range(n), names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("confusion matrix" + (" (row fractions)" if normalize else ""), fontsize=10)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+# ---------------------------------------------------------------- predictions on images
+
+
+def show_predictions(images, y_true, y_pred, class_names=None, ncols: int | None = None, axes=None,
+                     max_images: int = 32, panel_size: float = 1.3):
+    """A grid of images titled with the prediction; wrong ones in red with the true class.
+
+    Args:
+        images: ``(N, H, W, C)`` images.
+        y_true, y_pred: ``(N,)`` integer labels and predicted classes.
+        class_names: names for the class indices.
+        max_images: draw at most this many (the first ones).
+
+    Returns:
+        The Figure.
+    """
+    images = np.asarray(images)
+    y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
+    if not len(images) == len(y_true) == len(y_pred):
+        raise ValueError(f"images, y_true and y_pred must have the same length; received "
+                         f"{len(images)}, {len(y_true)} and {len(y_pred)}.")
+    if len(images) == 0:
+        raise ValueError("images is empty: there is nothing to show.")
+    n = min(len(images), max_images)
+    name = (lambda i: str(i)) if class_names is None else (lambda i: str(class_names[int(i)]))
+    fig, flat = grid_axes(n, ncols, axes, panel_size)
+    for ax, image, truth, pred in zip(flat, images[:n], y_true[:n], y_pred[:n]):
+        ok = truth == pred
+        title = name(pred) if ok else f"{name(pred)} (true {name(truth)})"
+        show_image(image, title=title, ax=ax)
+        ax.title.set_color(CORRECT_COLOR if ok else WRONG_COLOR)
+        ax.title.set_fontsize(8)
+    return fig
