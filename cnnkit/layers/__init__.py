@@ -10,4 +10,22 @@ use it save and load as ``.keras`` files.
 The layers live in topic modules; this package re-exports them all.
 """
 
-__all__: list[str] = []
+from cnnkit.layers.blocks import (
+    Bottleneck,
+    ConvBNAct,
+    DepthwiseSeparableConv,
+    InvertedResidual,
+    ResidualBlock,
+    SqueezeExcite,
+    StochasticDepth,
+)
+
+__all__: list[str] = [
+    "Bottleneck",
+    "ConvBNAct",
+    "DepthwiseSeparableConv",
+    "InvertedResidual",
+    "ResidualBlock",
+    "SqueezeExcite",
+    "StochasticDepth",
+]

@@ -3,6 +3,10 @@
 Importing this package imports every family module below, which registers it.
 """
 
+# Model families: importing each module registers its models (one line per family module).
+from cnnkit.models import (  # noqa: F401
+    resnet,
+)
 from cnnkit.models.registry import (
     create_model,
     get_builder,
@@ -12,9 +16,6 @@ from cnnkit.models.registry import (
     pyramid_outputs,
     register_model,
 )
-
-# Model families: importing each module registers its models.
-# (one line per family module, e.g. `from cnnkit.models import simple_cnn  # noqa: F401`)
 
 __all__ = [
     "create_model",

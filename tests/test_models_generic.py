@@ -1,0 +1,161 @@
+"""Generic tests that run over EVERY registered model (as timm does for its zoo).
+
+Each model is built from its registry tags: ``task`` says what the output
+must look like ("classification": ``(batch, num_classes)``; "segmentation":
+``(batch, H, W, num_classes)``; "video": input ``(T, H, W, C)`` and output
+``(batch, num_classes)``) and ``backbone=True`` says the model marks pyramid
+levels ``P2``..``P5`` when built with ``include_top=False``. The builder's
+default ``input_shape`` is the input fed here, so defaults must stay small.
+
+For every model: it builds at two input sizes with the right output shape,
+saves and loads as ``.keras`` with identical outputs, and a few training steps
+on a fixed batch lower the loss. Parameter counts are checked against the
+published networks where a layout reproduces one.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from cnnkit.models import create_model, get_builder, list_models, model_tags, pyramid_model, pyramid_outputs
+
+TASKS = ("classification", "segmentation", "video")
+NUM_CLASSES = 3
+BATCH = 2
+MODELS = list_models()
+BACKBONES = [name for name in MODELS if model_tags(name).get("backbone")]
+
+
+def default_input_shape(name: str) -> tuple:
+    parameter = inspect.signature(get_builder(name)).parameters.get("input_shape")
+    assert parameter is not None and parameter.default is not inspect.Parameter.empty, (
+        f"The builder of {name!r} must take an input_shape argument with a default (the generic tests feed it)."
+    )
+    return tuple(parameter.default)
+
+
+def task_of(name: str) -> str:
+    task = model_tags(name)["task"]
+    if task not in TASKS:  # a new task needs its expectations written here: fail loudly, never skip
+        pytest.fail(f"Model {name!r} has task tag {task!r}; the generic tests know {TASKS}. Teach them the new task.")
+    return task
+
+
+def input_shapes(name: str) -> list[tuple]:
+    """The default input shape and one with twice the height (non-square), for every task."""
+    shape = default_input_shape(name)
+    taller = list(shape)
+    taller[-3] = shape[-3] * 2  # height: axis -3 of (H, W, C) and of (T, H, W, C)
+    return [shape, tuple(taller)]
+
+
+def expected_output_shape(name: str, shape: tuple) -> tuple:
+    task = task_of(name)
+    if task == "segmentation":
+        return (BATCH, shape[-3], shape[-2], NUM_CLASSES)
+    return (BATCH, NUM_CLASSES)  # classification and video
+
+
+def fixed_batch(name: str, shape: tuple, seed: int = 0):
+    """Random images in [0, 1] and random integer labels of the shape the task wants."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((BATCH * 4, *shape), dtype=np.float32)
+    if task_of(name) == "segmentation":
+        y = rng.integers(0, NUM_CLASSES, size=(BATCH * 4, shape[-3], shape[-2]))
+    else:
+        y = rng.integers(0, NUM_CLASSES, size=(BATCH * 4,))
+    return x, y.astype(np.int32)
+
+
+def build(name: str, shape: tuple | None = None, **kwargs):
+    keras.utils.set_random_seed(0)
+    return create_model(name, num_classes=NUM_CLASSES, input_shape=shape or default_input_shape(name), **kwargs)
+
+
+def test_every_family_of_the_course_is_registered():
+    families = {"resnet_small"}  # grows as the families land: lenet5, simple_cnn, vgg, mobilenet, efficientnet
+    missing = families - set(MODELS)
+    assert not missing, f"list_models() misses {sorted(missing)}; it has {MODELS}"
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_builds_at_two_sizes_with_the_right_output_shape(name):
+    for shape in input_shapes(name):
+        model = build(name, shape)
+        x, _ = fixed_batch(name, shape)
+        out = model(x[:BATCH], training=False)
+        assert tuple(out.shape) == expected_output_shape(name, shape), f"{name} at input {shape}"
+        assert np.all(np.isfinite(keras.ops.convert_to_numpy(out)))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_keras_file_round_trip_gives_identical_outputs(name, tmp_path):
+    model = build(name)
+    x, _ = fixed_batch(name, default_input_shape(name), seed=1)
+    before = keras.ops.convert_to_numpy(model(x[:BATCH], training=False))
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    after = keras.ops.convert_to_numpy(loaded(x[:BATCH], training=False))
+    np.testing.assert_array_equal(after, before)
+    assert loaded.count_params() == model.count_params()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_a_few_training_steps_lower_the_loss_on_a_fixed_batch(name):
+    model = build(name)
+    x, y = fixed_batch(name, default_input_shape(name), seed=2)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), run_eagerly=True)
+    # Eager steps: tracing a graph would cost more than six tiny steps.
+    # train_on_batch returns the loss of the batch *before* its update, in training mode.
+    losses = [float(np.ravel(model.train_on_batch(x, y))[0]) for _ in range(6)]
+    assert np.all(np.isfinite(losses)), losses
+    assert losses[-1] < losses[0], f"{name}: loss did not decrease over 5 steps: {losses}"
+
+
+@pytest.mark.parametrize("name", BACKBONES)
+def test_backbone_pyramid_levels_have_the_right_strides(name):
+    for shape in input_shapes(name):
+        backbone = build(name, shape, include_top=False)
+        levels = pyramid_outputs(backbone)
+        assert {"P2", "P3", "P4", "P5"} <= set(levels), f"{name}: levels {list(levels)}"
+        x, _ = fixed_batch(name, shape)
+        maps = pyramid_model(backbone)(x[:BATCH])
+        for level, tensor in maps.items():
+            stride = 2 ** int(level[1:])
+            height, width = shape[-3], shape[-2]
+            expected = (BATCH, math.ceil(height / stride), math.ceil(width / stride), levels[level].shape[-1])
+            assert tuple(tensor.shape) == expected, f"{name} {level} at input {shape}"
+
+
+# ---------------------------------------------------------------- parameter counts vs references
+#
+# Keras counts batch norm's moving mean and variance as (non-trainable) parameters; PyTorch
+# keeps them as buffers. Papers and torchvision count *trainable* parameters, so those are
+# compared with our trainable count; keras.applications models are compared total to total.
+
+def trainable_count(model) -> int:
+    return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+PUBLISHED = [
+    # (model, builder kwargs, trainable parameters, source)
+    ("resnet_small", dict(layout="resnet18"), 11_689_512,
+     "ResNet-18: He et al. 2016 (11.7M); torchvision resnet18 weights table, 11,689,512"),
+    ("resnet_small", dict(layout="resnet50"), 25_557_032,
+     "ResNet-50: He et al. 2016 (25.6M); torchvision resnet50 weights table, 25,557,032"),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, expected, source", PUBLISHED, ids=[f"{p[0]}-{list(p[1].values())[0]}" for p in PUBLISHED])
+def test_parameter_count_matches_the_published_network(name, kwargs, expected, source):
+    if name not in MODELS:
+        pytest.fail(f"{name} is not registered")
+    model = create_model(name, num_classes=1000, input_shape=(224, 224, 3), **kwargs)
+    assert trainable_count(model) == expected, source
