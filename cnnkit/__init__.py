@@ -10,7 +10,7 @@ Submodules:
     models   the model registry: ``create_model(name)``, ``list_models()``
 """
 
-from cnnkit import checks, config, data, device, ops, viz
+from cnnkit import checks, config, data, device, ops, train, viz
 from cnnkit.models import create_model, list_models, register_model
 
 __version__ = "0.1.0"

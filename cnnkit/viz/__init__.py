@@ -25,6 +25,7 @@ from cnnkit.viz.core import (
     show_images,
     show_kernel,
 )
+from cnnkit.viz.training import plot_confusion_matrix, plot_history, show_predictions
 
 __all__ = [
     "DPI",
@@ -32,6 +33,8 @@ __all__ = [
     "grid_axes",
     "line_plot",
     "new_axes",
+    "plot_confusion_matrix",
+    "plot_history",
     "show_image",
     "show_images",
     "show_kernel",
