@@ -7,6 +7,9 @@ name               what                                            offline?
 ``shapes``         synthetic coloured shapes, 6 classes            yes
 ``cifar10``        CIFAR-10 (downloads; falls back to shapes)      fallback
 ``fashion_mnist``  Fashion-MNIST (downloads; falls back to shapes) fallback
+``audio``          synthetic sound clips (waveforms), 6 classes    yes
+``motifs``         token sequences hiding a local motif, 4 classes yes
+``far_match``      token sequences: is the first = the last token? yes
 =================  ==============================================  ==========
 
 Every loader returns a :class:`Dataset` with a fixed, shuffled, stratified
@@ -22,10 +25,18 @@ Example:
 
 from __future__ import annotations
 
+from cnnkit.data.audio import AUDIO_CLASSES, load_audio, make_audio
 from cnnkit.data.core import Dataset, split_off, stratified_split
 from cnnkit.data.digits import load_digits
 from cnnkit.data.images import list_images, load_image
 from cnnkit.data.online import load_cifar10, load_fashion_mnist
+from cnnkit.data.sequences import (
+    load_far_match_task,
+    load_motif_task,
+    make_far_match_task,
+    make_motif_task,
+    motif_set,
+)
 from cnnkit.data.shapes import SHAPE_NAMES, load_shapes, make_shapes, render_alpha
 
 LOADERS = {
@@ -33,6 +44,9 @@ LOADERS = {
     "shapes": load_shapes,
     "cifar10": load_cifar10,
     "fashion_mnist": load_fashion_mnist,
+    "audio": load_audio,
+    "motifs": load_motif_task,
+    "far_match": load_far_match_task,
 }
 
 
@@ -49,6 +63,7 @@ def load_dataset(name: str, **kwargs) -> Dataset:
 
 
 __all__ = [
+    "AUDIO_CLASSES",
     "SHAPE_NAMES",
     "Dataset",
     "list_datasets",
@@ -59,6 +74,13 @@ __all__ = [
     "load_fashion_mnist",
     "load_image",
     "load_shapes",
+    "load_audio",
+    "load_far_match_task",
+    "load_motif_task",
+    "make_audio",
+    "make_far_match_task",
+    "make_motif_task",
+    "motif_set",
     "make_shapes",
     "render_alpha",
     "split_off",

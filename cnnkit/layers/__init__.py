@@ -19,12 +19,15 @@ from cnnkit.layers.blocks import (
     SqueezeExcite,
     StochasticDepth,
 )
+from cnnkit.layers.patch import PatchEmbedding, PositionEmbedding
 
 __all__: list[str] = [
     "Bottleneck",
     "ConvBNAct",
     "DepthwiseSeparableConv",
     "InvertedResidual",
+    "PatchEmbedding",
+    "PositionEmbedding",
     "ResidualBlock",
     "SqueezeExcite",
     "StochasticDepth",

@@ -6,6 +6,8 @@ Importing this package imports every family module below, which registers it.
 # Model families: importing each module registers its models (one line per family module).
 from cnnkit.models import (  # noqa: F401
     resnet,
+    sequence,
+    vit,
 )
 from cnnkit.models.registry import (
     create_model,

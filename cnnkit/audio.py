@@ -1,0 +1,252 @@
+"""Sound as an image: the short-time Fourier transform, the mel filterbank and log-mel spectrograms.
+
+A CNN sees a sound through its *spectrogram*: cut the waveform into short
+overlapping frames, take the Fourier transform of each (the STFT), keep the
+magnitudes, pool the frequency bins into bands spaced the way the ear hears
+them (the mel scale), and take the logarithm. The result is a 2D grid
+(time x frequency) in which nearby values share meaning, exactly what
+convolutions are built for.
+
+Everything here is NumPy, written to be read, and checked in the tests against
+references: the STFT against ``scipy.signal.stft`` and ``tf.signal.stft``, the
+mel filterbank against ``tf.signal.linear_to_mel_weight_matrix``. The mel scale
+is the **HTK** formula ``mel = 1127 ln(1 + f / 700)`` with triangles that are
+linear *in mel* and a zeroed DC bin, as TensorFlow uses (librosa's default
+"Slaney" scale and area normalisation differ).
+
+Conventions: signals are ``(..., samples)`` arrays (any leading batch axes);
+spectrograms are ``(..., frames, bins)``, time first, like ``tf.signal``.
+
+Example:
+    >>> import numpy as np
+    >>> from cnnkit import audio
+    >>> t = np.arange(8000) / 8000
+    >>> wave = np.sin(2 * np.pi * 440 * t)
+    >>> audio.log_mel_spectrogram(wave, sample_rate=8000).shape
+    (61, 40)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MEL_BREAK_HZ = 700.0  # HTK mel scale, as in tf.signal: mel = 1127 ln(1 + f / 700)
+MEL_Q = 1127.0
+
+
+# ---------------------------------------------------------------- argument checks
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; received {value!r}.")
+    return int(value)
+
+
+def _signal(signal, frame_length: int) -> np.ndarray:
+    signal = np.asarray(signal)
+    if signal.ndim < 1 or not np.issubdtype(signal.dtype, np.number) or np.iscomplexobj(signal):
+        raise ValueError(
+            f"signal must be a real array of shape (..., samples); received dtype {signal.dtype} "
+            f"and shape {signal.shape}."
+        )
+    if signal.shape[-1] < frame_length:
+        raise ValueError(
+            f"signal has {signal.shape[-1]} samples on its last axis, fewer than one frame "
+            f"(frame_length={frame_length})."
+        )
+    return signal
+
+
+# ---------------------------------------------------------------- framing and the STFT
+
+
+def hann_window(length: int, periodic: bool = True) -> np.ndarray:
+    """The Hann window ``0.5 - 0.5 cos(2 pi n / N)``, float64.
+
+    ``periodic=True`` (``N = length``, the default of ``tf.signal.stft`` and
+    ``scipy.signal.get_window``) is the right one for spectral analysis: its
+    shifted copies at 50% overlap sum to a constant. ``periodic=False``
+    (``N = length - 1``) is the symmetric window used to design filters.
+
+    Example:
+        >>> hann_window(4).tolist()
+        [0.0, 0.5, 1.0, 0.5]
+    """
+    length = _positive_int(length, "length")
+    if length == 1:  # the convention of scipy and tf.signal: a one-sample window keeps the sample
+        return np.ones(1)
+    denominator = length if periodic else length - 1
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / denominator)
+
+
+def frame(signal, frame_length: int, frame_step: int) -> np.ndarray:
+    """Cut the last axis into overlapping frames, without copying (a strided view).
+
+    Frames start at ``0, frame_step, 2 frame_step, ...``; a last partial frame
+    is dropped (``tf.signal.frame`` with ``pad_end=False``).
+
+    Args:
+        signal: ``(..., samples)``.
+        frame_length: samples per frame.
+        frame_step: samples between the starts of consecutive frames (the hop).
+
+    Returns:
+        ``(..., 1 + (samples - frame_length) // frame_step, frame_length)``, read-only.
+
+    Example:
+        >>> frame(np.arange(6), frame_length=4, frame_step=2).tolist()
+        [[0, 1, 2, 3], [2, 3, 4, 5]]
+    """
+    frame_length = _positive_int(frame_length, "frame_length")
+    frame_step = _positive_int(frame_step, "frame_step")
+    signal = _signal(signal, frame_length)
+    windows = np.lib.stride_tricks.sliding_window_view(signal, frame_length, axis=-1)
+    return windows[..., ::frame_step, :]
+
+
+def stft(signal, frame_length: int = 256, frame_step: int = 128, fft_length: int | None = None,
+         window: str | None = "hann") -> np.ndarray:
+    """Short-time Fourier transform: the spectrum of every frame.
+
+    Each frame is multiplied by the window (which tapers its ends so cutting
+    the signal does not smear energy over all frequencies), zero-padded to
+    ``fft_length`` and Fourier transformed; only the non-negative frequencies
+    are kept (the signal is real, so the rest is their mirror image).
+
+    Args:
+        signal: ``(..., samples)`` real array.
+        frame_length: samples per frame.
+        frame_step: hop between frames, in samples.
+        fft_length: FFT size, at least ``frame_length``; default the smallest
+            power of two that holds a frame (``tf.signal.stft``'s default).
+        window: ``"hann"`` (periodic) or ``None`` for no window (rectangular).
+
+    Returns:
+        Complex array ``(..., frames, fft_length // 2 + 1)``; bin ``k`` is the
+        frequency ``k * sample_rate / fft_length``.
+
+    Example:
+        >>> stft(np.zeros(1000), frame_length=200, frame_step=100).shape
+        (9, 129)
+    """
+    frame_length = _positive_int(frame_length, "frame_length")
+    if fft_length is None:
+        fft_length = 1 << (frame_length - 1).bit_length()
+    fft_length = _positive_int(fft_length, "fft_length")
+    if fft_length < frame_length:
+        raise ValueError(f"fft_length must be at least frame_length ({frame_length}); received {fft_length}.")
+    if window not in ("hann", None):
+        raise ValueError(f"window must be 'hann' or None; received {window!r}.")
+    frames = frame(signal, frame_length, frame_step)
+    if window == "hann":
+        frames = frames * hann_window(frame_length)
+    return np.fft.rfft(frames, n=fft_length, axis=-1)
+
+
+# ---------------------------------------------------------------- the mel scale
+
+
+def hz_to_mel(hertz):
+    """Frequency in Hz to mel (HTK formula): roughly linear below 700 Hz, logarithmic above.
+
+    Example:
+        >>> round(float(hz_to_mel(1000.0)), 1)
+        1000.0
+    """
+    return MEL_Q * np.log1p(np.asarray(hertz, dtype=np.float64) / MEL_BREAK_HZ)
+
+
+def mel_to_hz(mels):
+    """Mel to frequency in Hz: the inverse of :func:`hz_to_mel`."""
+    return MEL_BREAK_HZ * np.expm1(np.asarray(mels, dtype=np.float64) / MEL_Q)
+
+
+def mel_filterbank(num_mel_bins: int, num_spectrogram_bins: int, sample_rate: float,
+                   lower_edge_hertz: float = 0.0, upper_edge_hertz: float | None = None) -> np.ndarray:
+    """Matrix that pools linear-frequency STFT bins into triangular mel bands.
+
+    The ``num_mel_bins + 2`` band edges are evenly spaced in mel between the
+    two edge frequencies; band ``m`` rises linearly (in mel) from edge ``m``
+    to 1 at edge ``m + 1`` and falls back to 0 at edge ``m + 2``. Low bands
+    are narrow and high bands wide, as the ear's resolution is. The DC bin
+    (0 Hz) gets no weight. This reproduces
+    ``tf.signal.linear_to_mel_weight_matrix`` (HTK mel scale, no area
+    normalisation).
+
+    Args:
+        num_mel_bins: number of mel bands.
+        num_spectrogram_bins: STFT bins, ``fft_length // 2 + 1``.
+        sample_rate: samples per second of the signal.
+        lower_edge_hertz: bottom of the lowest band.
+        upper_edge_hertz: top of the highest band (default: Nyquist, ``sample_rate / 2``).
+
+    Returns:
+        ``(num_spectrogram_bins, num_mel_bins)`` float64: ``mel = spectrogram @ matrix``.
+
+    Example:
+        >>> mel_filterbank(20, 129, 8000, 125.0, 3800.0).shape
+        (129, 20)
+    """
+    num_mel_bins = _positive_int(num_mel_bins, "num_mel_bins")
+    num_spectrogram_bins = _positive_int(num_spectrogram_bins, "num_spectrogram_bins")
+    if not isinstance(sample_rate, (int, float, np.number)) or sample_rate <= 0:
+        raise ValueError(f"sample_rate must be a positive number; received {sample_rate!r}.")
+    nyquist = sample_rate / 2.0
+    upper_edge_hertz = nyquist if upper_edge_hertz is None else upper_edge_hertz
+    if not 0.0 <= lower_edge_hertz < upper_edge_hertz <= nyquist:
+        raise ValueError(
+            f"Expected 0 <= lower_edge_hertz < upper_edge_hertz <= Nyquist ({nyquist:g} Hz); received "
+            f"lower_edge_hertz={lower_edge_hertz!r}, upper_edge_hertz={upper_edge_hertz!r}."
+        )
+    bin_mels = hz_to_mel(np.linspace(0.0, nyquist, num_spectrogram_bins))[1:, None]  # skip DC
+    edges = np.linspace(hz_to_mel(lower_edge_hertz), hz_to_mel(upper_edge_hertz), num_mel_bins + 2)
+    lower, center, upper = edges[None, :-2], edges[None, 1:-1], edges[None, 2:]
+    rising = (bin_mels - lower) / (center - lower)
+    falling = (upper - bin_mels) / (upper - center)
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return np.concatenate([np.zeros((1, num_mel_bins)), weights], axis=0)
+
+
+def log_mel_spectrogram(signal, sample_rate: float, frame_length: int = 256, frame_step: int = 128,
+                        fft_length: int | None = None, num_mel_bins: int = 40,
+                        lower_edge_hertz: float = 20.0, upper_edge_hertz: float | None = None,
+                        log_offset: float = 1e-6) -> np.ndarray:
+    """Log-mel spectrogram: ``log(|STFT| @ mel_filterbank + log_offset)``, float32.
+
+    This is the usual input of audio CNNs: a (time, mel band) image whose
+    values are log magnitudes (so a sound 10x louder is a constant shift, not
+    a 10x scale).
+
+    Args:
+        signal: ``(..., samples)`` real waveform(s).
+        sample_rate: samples per second.
+        frame_length, frame_step, fft_length: see :func:`stft`.
+        num_mel_bins, lower_edge_hertz, upper_edge_hertz: see :func:`mel_filterbank`.
+        log_offset: added before the logarithm so silence gives ``log(log_offset)``, not ``-inf``.
+
+    Returns:
+        ``(..., frames, num_mel_bins)`` float32.
+
+    Example:
+        >>> log_mel_spectrogram(np.zeros((2, 4000)), 8000).shape
+        (2, 30, 40)
+    """
+    if not log_offset > 0:
+        raise ValueError(f"log_offset must be a positive number; received {log_offset!r}.")
+    spectrum = np.abs(stft(signal, frame_length, frame_step, fft_length))
+    weights = mel_filterbank(num_mel_bins, spectrum.shape[-1], sample_rate, lower_edge_hertz, upper_edge_hertz)
+    return np.log(spectrum @ weights + log_offset).astype(np.float32)
+
+
+def frame_times(num_frames: int, frame_length: int, frame_step: int, sample_rate: float) -> np.ndarray:
+    """Time in seconds of the centre of each STFT frame (for plot axes)."""
+    return (np.arange(num_frames) * frame_step + frame_length / 2) / sample_rate
+
+
+def mel_band_centers(num_mel_bins: int, sample_rate: float, lower_edge_hertz: float = 20.0,
+                     upper_edge_hertz: float | None = None) -> np.ndarray:
+    """Centre frequency in Hz of each mel band of :func:`mel_filterbank` (for plot axes)."""
+    upper_edge_hertz = sample_rate / 2.0 if upper_edge_hertz is None else upper_edge_hertz
+    edges = np.linspace(hz_to_mel(lower_edge_hertz), hz_to_mel(upper_edge_hertz), num_mel_bins + 2)
+    return mel_to_hz(edges[1:-1])

@@ -1,0 +1,174 @@
+"""cnnkit.audio against references (scipy.signal, tf.signal), and the synthetic audio set."""
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from cnnkit import audio, data
+
+
+@pytest.fixture
+def waves():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(3, 2000))
+
+
+def test_hann_window_matches_scipy():
+    for n in (1, 4, 255, 256):
+        np.testing.assert_allclose(audio.hann_window(n), scipy.signal.get_window("hann", n), atol=1e-12)
+        np.testing.assert_allclose(audio.hann_window(n, periodic=False), scipy.signal.windows.hann(n, sym=True), atol=1e-12)
+
+
+def test_frame_matches_a_loop():
+    x = np.arange(23)
+    frames = audio.frame(x, frame_length=5, frame_step=3)
+    expected = np.stack([x[s : s + 5] for s in range(0, 23 - 5 + 1, 3)])
+    np.testing.assert_array_equal(frames, expected)
+
+
+@pytest.mark.parametrize("frame_length, frame_step, fft_length", [(256, 128, 256), (200, 80, 256), (64, 64, 64)])
+def test_stft_matches_scipy(waves, frame_length, frame_step, fft_length):
+    ours = audio.stft(waves, frame_length, frame_step, fft_length)
+    window = scipy.signal.get_window("hann", frame_length)
+    _, _, ref = scipy.signal.stft(
+        waves, window=window, nperseg=frame_length, noverlap=frame_length - frame_step, nfft=fft_length,
+        boundary=None, padded=False, detrend=False, return_onesided=True,
+    )
+    # scipy scales the spectrum by 1 / sum(window) and puts time on the last axis.
+    ref = np.swapaxes(ref, -1, -2) * window.sum()
+    assert ours.shape == ref.shape
+    np.testing.assert_allclose(ours, ref, atol=1e-9)
+
+
+def test_stft_matches_tensorflow(waves):
+    tf = pytest.importorskip("tensorflow")
+    ours = audio.stft(waves, frame_length=200, frame_step=80)  # default fft_length: 256
+    ref = tf.signal.stft(waves.astype(np.float32), 200, 80).numpy()
+    assert ours.shape == ref.shape
+    np.testing.assert_allclose(ours, ref, atol=1e-3)  # TF computes in float32
+
+
+def test_stft_of_a_pure_tone_peaks_at_its_bin():
+    sample_rate, fft_length = 8000, 256
+    freq = 40 * sample_rate / fft_length  # exactly bin 40
+    wave = np.sin(2 * np.pi * freq * np.arange(4000) / sample_rate)
+    spectrum = np.abs(audio.stft(wave, 256, 128, fft_length))
+    assert (spectrum.argmax(axis=-1) == 40).all()
+
+
+@pytest.mark.parametrize(
+    "num_mel_bins, num_spectrogram_bins, sample_rate, low, high",
+    [(20, 129, 8000, 125.0, 3800.0), (40, 257, 16000, 20.0, 8000.0), (8, 65, 4000, 0.0, 2000.0)],
+)
+def test_mel_filterbank_matches_tensorflow(num_mel_bins, num_spectrogram_bins, sample_rate, low, high):
+    tf = pytest.importorskip("tensorflow")
+    ours = audio.mel_filterbank(num_mel_bins, num_spectrogram_bins, sample_rate, low, high)
+    ref = tf.signal.linear_to_mel_weight_matrix(
+        num_mel_bins, num_spectrogram_bins, sample_rate, low, high, dtype=tf.float64
+    ).numpy()
+    np.testing.assert_allclose(ours, ref, atol=1e-10)
+
+
+def test_mel_scale_round_trip_and_1000_hz_anchor():
+    hz = np.array([0.0, 100.0, 1000.0, 3999.0])
+    np.testing.assert_allclose(audio.mel_to_hz(audio.hz_to_mel(hz)), hz, atol=1e-9)
+    assert abs(float(audio.hz_to_mel(1000.0)) - 1000.0) < 0.1  # HTK scale: 1000 Hz is about 1000 mel
+
+
+def test_log_mel_spectrogram_matches_the_tensorflow_recipe(waves):
+    tf = pytest.importorskip("tensorflow")
+    ours = audio.log_mel_spectrogram(waves, 8000, 256, 128, num_mel_bins=32, lower_edge_hertz=60.0)
+    magnitude = tf.abs(tf.signal.stft(waves, 256, 128, 256))
+    weights = tf.signal.linear_to_mel_weight_matrix(32, 129, 8000, 60.0, 4000.0, dtype=tf.float64)
+    ref = tf.math.log(tf.tensordot(magnitude, weights, 1) + 1e-6).numpy()
+    assert ours.shape == ref.shape == (3, 14, 32) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, ref, atol=1e-4)
+
+
+def test_a_higher_tone_lands_in_a_higher_mel_band():
+    t = np.arange(4000) / 8000
+    low, high = (audio.log_mel_spectrogram(np.sin(2 * np.pi * f * t), 8000).mean(axis=0).argmax() for f in (300, 2500))
+    centers = audio.mel_band_centers(40, 8000)
+    assert high > low
+    assert abs(centers[low] - 300) < 60 and abs(centers[high] - 2500) < 250
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda: audio.stft(np.zeros(100), frame_length=200), r"fewer than one frame"),
+        (lambda: audio.stft(np.zeros(500), frame_length=256, fft_length=128), r"fft_length must be at least"),
+        (lambda: audio.stft(np.zeros(500), window="hamming"), r"window must be 'hann' or None"),
+        (lambda: audio.frame(np.zeros(10), 4, 0), r"frame_step must be a positive integer; received 0"),
+        (lambda: audio.mel_filterbank(10, 129, 8000, 100.0, 5000.0), r"Nyquist \(4000 Hz\)"),
+        (lambda: audio.stft(np.zeros(300, complex)), r"must be a real array"),
+    ],
+)
+def test_bad_arguments_say_what_was_received(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+# ---------------------------------------------------------------- the synthetic audio set
+
+
+def test_make_audio_is_deterministic_balanced_and_bounded():
+    x1, y1, names = data.make_audio(num_samples=60, seed=1)
+    x2, y2, _ = data.make_audio(num_samples=60, seed=1)
+    np.testing.assert_array_equal(x1, x2)
+    np.testing.assert_array_equal(y1, y2)
+    assert x1.shape == (60, 4000) and x1.dtype == np.float32
+    assert np.abs(x1).max() <= 1.0
+    assert names == list(data.AUDIO_CLASSES)
+    assert np.bincount(y1).tolist() == [10] * len(names)
+
+
+def _band_energy_over_time(wave, sample_rate=8000):
+    """Dominant frequency (Hz) of each frame with energy, from the STFT."""
+    spectrum = np.abs(audio.stft(wave, 256, 128, 256))
+    loud = spectrum.max(axis=1) > 0.5 * spectrum.max()
+    return spectrum.argmax(axis=1)[loud] * sample_rate / 256
+
+
+def test_each_class_sounds_as_its_name_says():
+    x, y, names = data.make_audio(num_samples=120, snr_db=(40, 40), seed=2)
+    for cls in ("chirp_up", "chirp_down", "tone"):
+        for wave in x[y == names.index(cls)][:5]:
+            freqs = _band_energy_over_time(wave)
+            slope = np.polyfit(np.arange(len(freqs)), freqs, 1)[0]
+            if cls == "chirp_up":
+                assert slope > 10, (cls, freqs)
+            elif cls == "chirp_down":
+                assert slope < -10, (cls, freqs)
+            else:
+                assert np.ptp(freqs) <= 2 * 8000 / 256, (cls, freqs)
+    # Noise and clicks spread their energy over many frequency bins; a tone concentrates it in a
+    # few. Count the bins above 1% of the peak power in each clip's loudest frame:
+    bandwidth = {}
+    for cls in ("noise", "clicks", "tone"):
+        spec = np.abs(audio.stft(x[y == names.index(cls)], 256, 128)) ** 2
+        loudest = spec[np.arange(len(spec)), spec.sum(-1).argmax(-1)]
+        bandwidth[cls] = np.median((loudest > 0.01 * loudest.max(-1, keepdims=True)).sum(-1))
+    assert bandwidth["noise"] > 5 * bandwidth["tone"] and bandwidth["clicks"] > 5 * bandwidth["tone"], bandwidth
+
+
+def test_load_audio_splits_and_reports_the_sample_rate():
+    ds = data.load_dataset("audio", num_samples=240, seed=0)
+    assert ds.x_train.shape[1:] == (4000, 1)
+    assert len(ds.x_train) + len(ds.x_val) + len(ds.x_test) == 240
+    assert ds.extras["sample_rate"] == 8000
+    assert ds.class_names == list(data.AUDIO_CLASSES)
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"num_samples": 0}, r"num_samples must be a positive integer; received 0"),
+        ({"classes": ("tone", "whistle")}, r"classes must be two or more distinct names"),
+        ({"snr_db": (10, 0)}, r"snr_db must be a \(low, high\) pair"),
+        ({"duration": 0.01}, r"duration must be"),
+    ],
+)
+def test_make_audio_rejects_bad_arguments(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        data.make_audio(**kwargs)
