@@ -22,7 +22,14 @@ import keras
 import numpy as np
 import pytest
 
-from cnnkit.models import create_model, get_builder, list_models, model_tags, pyramid_model, pyramid_outputs
+from cnnkit.models import (
+    create_model,
+    get_builder,
+    list_models,
+    model_tags,
+    pyramid_model,
+    pyramid_outputs,
+)
 
 TASKS = ("classification", "segmentation", "video")
 NUM_CLASSES = 3
@@ -78,7 +85,7 @@ def build(name: str, shape: tuple | None = None, **kwargs):
 
 
 def test_every_family_of_the_course_is_registered():
-    families = {"resnet_small"}  # grows as the families land: lenet5, simple_cnn, vgg, mobilenet, efficientnet
+    families = {"lenet5", "vgg_small", "resnet_small", "mobilenet_small", "efficientnet_small"}
     missing = families - set(MODELS)
     assert not missing, f"list_models() misses {sorted(missing)}; it has {MODELS}"
 
@@ -144,18 +151,56 @@ def trainable_count(model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 
 
+def lenet5_formula(num_classes=10):
+    """LeNet-5 at 32x32x1, layer by layer: (kernel area * inputs + 1 bias) * outputs."""
+    conv = lambda k, c_in, c_out: (k * k * c_in + 1) * c_out  # noqa: E731
+    dense = lambda n_in, n_out: (n_in + 1) * n_out  # noqa: E731
+    return conv(5, 1, 6) + conv(5, 6, 16) + dense(16 * 5 * 5, 120) + dense(120, 84) + dense(84, num_classes)
+
+
 PUBLISHED = [
-    # (model, builder kwargs, trainable parameters, source)
-    ("resnet_small", dict(layout="resnet18"), 11_689_512,
-     "ResNet-18: He et al. 2016 (11.7M); torchvision resnet18 weights table, 11,689,512"),
-    ("resnet_small", dict(layout="resnet50"), 25_557_032,
-     "ResNet-50: He et al. 2016 (25.6M); torchvision resnet50 weights table, 25,557,032"),
+    # (model, builder kwargs, input shape, classes, trainable parameters, source)
+    ("resnet_small", dict(layout="resnet18"), (224, 224, 3), 1000, 11_689_512,
+     "ResNet-18: He et al. 2016 (11.7M); torchvision resnet18 weights table: 11,689,512"),
+    ("resnet_small", dict(layout="resnet50"), (224, 224, 3), 1000, 25_557_032,
+     "ResNet-50: He et al. 2016 (25.6M); torchvision resnet50 weights table: 25,557,032"),
+    ("vgg_small", dict(layout="vgg16", batch_norm=False, head="fc"), (224, 224, 3), 1000, 138_357_544,
+     "VGG-16: Simonyan & Zisserman 2015 (138M); torchvision vgg16 weights table: 138,357,544"),
+    ("mobilenet_small", dict(width_multiplier=1.0, depth_multiplier=1.0), (224, 224, 3), 1000, 3_504_872,
+     "MobileNetV2 1.0: Sandler et al. 2018 (3.4M); torchvision mobilenet_v2 weights table: 3,504,872"),
+    ("efficientnet_small", dict(phi=0), (224, 224, 3), 1000, 5_288_548,
+     "EfficientNet-B0: Tan & Le 2019 (5.3M); torchvision efficientnet_b0 weights table: 5,288,548"),
+    ("lenet5", dict(), (32, 32, 1), 10, lenet5_formula(10),
+     "LeNet-5 (LeCun et al. 1998) with full C3 connections: 61,706 by the layer formula"),
 ]
 
 
-@pytest.mark.parametrize("name, kwargs, expected, source", PUBLISHED, ids=[f"{p[0]}-{list(p[1].values())[0]}" for p in PUBLISHED])
-def test_parameter_count_matches_the_published_network(name, kwargs, expected, source):
+@pytest.mark.parametrize("name, kwargs, shape, classes, expected, source", PUBLISHED,
+                         ids=[f"{p[0]}-{'-'.join(map(str, p[1].values()))}" for p in PUBLISHED])
+def test_parameter_count_matches_the_published_network(name, kwargs, shape, classes, expected, source):
     if name not in MODELS:
         pytest.fail(f"{name} is not registered")
-    model = create_model(name, num_classes=1000, input_shape=(224, 224, 3), **kwargs)
+    model = create_model(name, num_classes=classes, input_shape=shape, **kwargs)
     assert trainable_count(model) == expected, source
+
+
+KERAS_APPLICATIONS = [
+    # (model, builder kwargs, input shape, keras.applications class, its kwargs, which count)
+    ("mobilenet_small", dict(width_multiplier=1.0, depth_multiplier=1.0), (224, 224, 3), "MobileNetV2", {}, "total"),
+    ("mobilenet_small", dict(version=1, width_multiplier=1.0, depth_multiplier=1.0), (224, 224, 3), "MobileNet", {}, "total"),
+    ("mobilenet_small", dict(width_multiplier=0.35, depth_multiplier=1.0), (224, 224, 3), "MobileNetV2", dict(alpha=0.35), "total"),
+    # keras's EfficientNets add a Normalization layer with 7 non-trainable numbers (mean, variance,
+    # count): compare the trainable parameters. B1 = width 1.0, depth 1.1, 240x240.
+    ("efficientnet_small", dict(phi=0), (224, 224, 3), "EfficientNetB0", {}, "trainable"),
+    ("efficientnet_small", dict(width_multiplier=1.0, depth_multiplier=1.1), (240, 240, 3), "EfficientNetB1", {}, "trainable"),
+    ("vgg_small", dict(layout="vgg16", batch_norm=False, include_top=False), (224, 224, 3), "VGG16", dict(include_top=False), "total"),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, shape, app, app_kwargs, which", KERAS_APPLICATIONS,
+                         ids=[f"{p[0]}-{p[3]}{'-' + str(p[4]) if p[4] else ''}" for p in KERAS_APPLICATIONS])
+def test_parameter_count_matches_keras_applications(name, kwargs, shape, app, app_kwargs, which):
+    ours = create_model(name, num_classes=1000, input_shape=shape, **kwargs)
+    theirs = getattr(keras.applications, app)(weights=None, input_shape=shape, **app_kwargs)
+    count = trainable_count if which == "trainable" else (lambda m: m.count_params())
+    assert count(ours) == count(theirs), f"{name} {kwargs} vs keras.applications.{app}"

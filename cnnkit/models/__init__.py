@@ -5,8 +5,12 @@ Importing this package imports every family module below, which registers it.
 
 # Model families: importing each module registers its models (one line per family module).
 from cnnkit.models import (  # noqa: F401
+    efficientnet,
+    lenet,
+    mobilenet,
     resnet,
     sequence,
+    vgg,
     vit,
 )
 from cnnkit.models.registry import (
