@@ -34,6 +34,7 @@ import keras
 import numpy as np
 
 from cnnkit import config
+from cnnkit._native_logs import quiet_native_stderr
 
 MIXED_PRECISION_CHOICES = ("auto", True, False, "mixed_float16", "mixed_bfloat16", "float32")
 DISTRIBUTE_CHOICES = ("auto", True, False)
@@ -126,8 +127,20 @@ def _host_memory_bytes() -> int | None:
         return None
 
 
+def _cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), else the machine type."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _cpu_device() -> Device:
-    return Device("CPU:0", "CPU", platform.processor() or platform.machine(), _host_memory_bytes())
+    return Device("CPU:0", "CPU", _cpu_name(), _host_memory_bytes())
 
 
 def _nvidia_smi_memory() -> list[int]:
@@ -150,7 +163,10 @@ def _describe_tensorflow() -> tuple[str, list[Device]]:
     devices = [_cpu_device()]
     memory = _nvidia_smi_memory()
     # list_physical_devices does not initialise the runtime, so setup() can still configure GPUs.
-    for i, gpu in enumerate(tf.config.list_physical_devices("GPU")):
+    # On a machine without CUDA drivers, the first probe logs "failed call to cuInit" in C++.
+    with quiet_native_stderr():
+        gpus = tf.config.list_physical_devices("GPU")
+    for i, gpu in enumerate(gpus):
         details = tf.config.experimental.get_device_details(gpu)
         capability = details.get("compute_capability")
         text = details.get("device_name", "GPU")

@@ -116,3 +116,18 @@ def test_two_logical_cpus_stand_in_for_two_gpus():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "OK Distribution: MirroredStrategy over 2 devices" in result.stdout
+
+
+def test_native_stderr_is_silenced_and_reemitted_on_error(capfd):
+    import os
+
+    from cnnkit._native_logs import quiet_native_stderr
+
+    with quiet_native_stderr():
+        os.write(2, b"noise from C++\n")
+    assert "noise from C++" not in capfd.readouterr().err
+
+    with pytest.raises(RuntimeError), quiet_native_stderr():
+        os.write(2, b"the real reason\n")
+        raise RuntimeError("import failed")
+    assert "the real reason" in capfd.readouterr().err
