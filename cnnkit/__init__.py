@@ -10,6 +10,11 @@ Submodules:
     models   the model registry: ``create_model(name)``, ``list_models()``
 """
 
+from cnnkit._native_logs import quiet_native_stderr
+
+with quiet_native_stderr():
+    import keras  # noqa: F401  (imports the backend once, without its C++ start-up logs)
+
 from cnnkit import checks, config, data, device, ops, train, viz
 from cnnkit.models import create_model, list_models, register_model
 
