@@ -1,0 +1,219 @@
+"""Transfer learning: reuse a trained backbone, train a new head, then fine-tune the top.
+
+The recipe (as in Keras's transfer-learning guide):
+
+1. :func:`load_pretrained` a ``keras.applications`` backbone with ImageNet
+   weights (offline, or with ``CNNKIT_OFFLINE=1``, it builds the same network
+   with ``weights=None`` and says so once: the recipe still runs, on random features);
+2. :func:`build_transfer_model` puts it under a new head: rescale the
+   ``[0, 1]`` images to the range the backbone was trained on, run the
+   backbone **with** ``training=False``, pool, dropout, a dense layer;
+3. :func:`freeze` the backbone and train the head (a normal learning rate);
+4. :func:`unfreeze_top` the last layers and fine-tune with a learning rate ~10x lower.
+
+**Batch norm while frozen.** A ``BatchNormalization`` layer does two things in
+training mode: it normalises with the *batch's* statistics and updates its
+moving averages. Keras runs a layer with ``trainable = False`` in inference
+mode (moving statistics, no updates), and calling the backbone with
+``training=False`` keeps it in inference mode even after it is unfrozen. This
+matters: a small new dataset has different statistics, and letting them
+overwrite ImageNet's would shift every feature the head has learned to read,
+undoing the pretraining in the first steps. :func:`unfreeze_top` also keeps the
+batch-norm layers' scale and shift frozen by default.
+
+The helpers work for cnnkit's own backbones too (any ``keras.Model``), which is
+how the course demonstrates transfer offline: train a backbone on one task in
+the notebook, then transfer it to another.
+
+Example:
+    >>> from cnnkit import transfer, train                         # doctest: +SKIP
+    >>> backbone = transfer.load_pretrained("mobilenet_v2", input_shape=(96, 96, 3))
+    >>> model = transfer.build_transfer_model(backbone, num_classes=6)
+    >>> transfer.freeze(backbone.model)
+    >>> train.fit(train.compile_model(model, 1e-3), x, y, epochs=5)
+    >>> transfer.unfreeze_top(backbone.model, num_layers=20)
+    >>> train.fit(train.compile_model(model, 1e-4), x, y, epochs=5)
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from cnnkit import config
+
+# name -> (keras.applications class, scale, offset): images in [0, 1] become x * scale + offset,
+# the range each network's own preprocess_input produces.
+APPLICATIONS = {
+    "mobilenet_v2": ("MobileNetV2", 2.0, -1.0),  # expects [-1, 1]
+    "efficientnet_b0": ("EfficientNetB0", 255.0, 0.0),  # expects [0, 255]; normalises inside
+}
+
+
+@dataclass(repr=False)
+class Backbone:
+    """A backbone ready for transfer: the model and how to feed it.
+
+    Attributes:
+        model: the ``keras.Model`` (no classification head).
+        name: e.g. ``"mobilenet_v2"``, or the model's name for a cnnkit backbone.
+        weights: ``"imagenet"`` when pretrained weights were loaded, else ``None``.
+        scale, offset: images in ``[0, 1]`` are fed as ``x * scale + offset``.
+        message: where the weights came from, in one sentence.
+    """
+
+    model: keras.Model
+    name: str
+    weights: str | None
+    scale: float = 1.0
+    offset: float = 0.0
+    message: str = ""
+
+    @property
+    def pretrained(self) -> bool:
+        return self.weights is not None
+
+    def __repr__(self) -> str:
+        return f"Backbone({self.name!r}, weights={self.weights!r}, {self.model.count_params():,} parameters)"
+
+
+def list_pretrained() -> list[str]:
+    """Names accepted by :func:`load_pretrained`."""
+    return sorted(APPLICATIONS)
+
+
+def load_pretrained(name: str = "mobilenet_v2", input_shape=(96, 96, 3), weights: str | None = "imagenet") -> Backbone:
+    """A ``keras.applications`` backbone (``include_top=False``) with ImageNet weights when possible.
+
+    With ``weights="imagenet"`` it downloads the weights (Keras caches them
+    under ``~/.keras/models``). Offline, with ``CNNKIT_OFFLINE=1``, or when the
+    download fails, it builds the same network with ``weights=None`` (random
+    initialisation) and prints one message saying so.
+
+    Args:
+        name: one of :func:`list_pretrained`.
+        input_shape: ``(height, width, 3)``; ImageNet weights exist for any size
+            of at least 32x32 without the top (96-224 work best).
+        weights: ``"imagenet"`` or ``None`` (random on purpose, no message).
+
+    Returns:
+        A :class:`Backbone`; ``backbone.pretrained`` says whether ImageNet weights were loaded.
+    """
+    if name not in APPLICATIONS:
+        raise ValueError(f"Unknown pretrained backbone {name!r}. Available: {', '.join(list_pretrained())}.")
+    if weights not in ("imagenet", None):
+        raise ValueError(f"weights must be 'imagenet' or None; received {weights!r}.")
+    class_name, scale, offset = APPLICATIONS[name]
+    constructor = getattr(keras.applications, class_name)
+
+    def build(w):
+        return constructor(weights=w, include_top=False, input_shape=tuple(input_shape))
+
+    if weights is None:
+        return Backbone(build(None), name, None, scale, offset, f"{class_name} with random weights (weights=None).")
+    if config.offline_mode():
+        reason = f"{config.OFFLINE_ENV}=1 is set"
+    else:
+        try:
+            model = build("imagenet")
+            return Backbone(model, name, "imagenet", scale, offset, f"{class_name} with ImageNet weights.")
+        except Exception as err:  # no network, DNS failure, blocked download, hash mismatch, ...
+            reason = f"{type(err).__name__}: {err}".splitlines()[0][:200]
+    message = (
+        f"[cnnkit] ImageNet weights for {class_name} are not available ({reason}). Using the same network "
+        f"with random weights (weights=None): the transfer recipe runs, but the frozen features are not "
+        f"pretrained. Connect to the internet (and unset {config.OFFLINE_ENV}) for ImageNet weights."
+    )
+    print(message, file=sys.stderr)
+    return Backbone(build(None), name, None, scale, offset, message)
+
+
+def as_backbone(model, name: str | None = None) -> Backbone:
+    """Wrap one of cnnkit's own backbones (``include_top=False``, images in ``[0, 1]``) for transfer."""
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a keras.Model; received {type(model).__name__}.")
+    return Backbone(model, name or model.name, "trained in cnnkit", 1.0, 0.0, f"{model.name} trained in this session.")
+
+
+def build_transfer_model(backbone: Backbone, num_classes: int, dropout: float = 0.2, name: str | None = None):
+    """A classifier on top of ``backbone``: rescale, backbone (inference mode), pool, dropout, dense.
+
+    The backbone is called with ``training=False``, so its batch-norm layers
+    use their moving statistics even while the rest of the model trains (see
+    the module docstring). The backbone's weights are shared, not copied:
+    :func:`freeze` / :func:`unfreeze_top` on ``backbone.model`` act on this model.
+
+    Args:
+        backbone: a :class:`Backbone` (from :func:`load_pretrained` or :func:`as_backbone`).
+        num_classes: outputs of the new head (logits).
+        dropout: dropout before the dense layer.
+
+    Input shape:
+        ``(batch, H, W, C)`` images in ``[0, 1]`` of the backbone's input size.
+
+    Output shape:
+        ``(batch, num_classes)`` logits.
+    """
+    if not isinstance(backbone, Backbone):
+        raise ValueError(f"backbone must be a cnnkit.transfer.Backbone; received {type(backbone).__name__}.")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer; received {num_classes!r}.")
+    inputs = keras.Input(backbone.model.input_shape[1:], name="image")
+    x = inputs
+    if (backbone.scale, backbone.offset) != (1.0, 0.0):
+        x = keras.layers.Rescaling(backbone.scale, backbone.offset, name="to_backbone_range")(x)
+    x = backbone.model(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="dropout")(x)
+    outputs = keras.layers.Dense(int(num_classes), name="logits")(x)
+    return keras.Model(inputs, outputs, name=name or f"{backbone.name}_transfer")
+
+
+def freeze(model) -> None:
+    """Make every weight of ``model`` non-trainable (batch norm then runs in inference mode)."""
+    model.trainable = False
+
+
+def unfreeze_top(model, num_layers: int, keep_batch_norm_frozen: bool = True) -> list[str]:
+    """Unfreeze the last ``num_layers`` layers of ``model`` (the rest stays frozen); return their names.
+
+    Args:
+        model: the backbone (a functional model: its layers are in graph order).
+        num_layers: how many layers, counted from the output end; layers without
+            weights (activations, additions) count too.
+        keep_batch_norm_frozen: leave ``BatchNormalization`` layers frozen (and so
+            in inference mode), as recommended for fine-tuning on small data.
+    """
+    if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 0:
+        raise ValueError(f"num_layers must be a non-negative integer; received {num_layers!r}.")
+    layers = model.layers
+    if num_layers > len(layers):
+        raise ValueError(f"num_layers={num_layers} but {model.name!r} has only {len(layers)} layers.")
+    model.trainable = True  # the container must be trainable for any of its layers to be
+    top = layers[len(layers) - num_layers:] if num_layers else []
+    for layer in layers[: len(layers) - num_layers]:
+        layer.trainable = False
+    for layer in top:
+        if keep_batch_norm_frozen:
+            for sub in _with_sublayers(layer):
+                if isinstance(sub, keras.layers.BatchNormalization):
+                    sub.trainable = False
+    return [layer.name for layer in top]
+
+
+def _with_sublayers(layer):
+    """The layer and every layer nested in it (e.g. the BatchNormalization inside a ConvBNAct)."""
+    return layer._flatten_layers(include_self=True, recursive=True)
+
+
+def count_parameters(model) -> dict:
+    """``{"trainable": ..., "frozen": ...}``: parameters the optimizer updates, and the rest.
+
+    ``frozen`` includes batch norm's moving statistics, which are never trained.
+    """
+    trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    return {"trainable": trainable, "frozen": int(model.count_params()) - trainable}

@@ -1,0 +1,119 @@
+"""Transfer learning helpers: offline fallback, freezing, batch norm in inference mode, fine-tuning."""
+
+import keras
+import numpy as np
+import pytest
+
+from cnnkit import config, create_model, transfer
+
+SHAPE = (32, 32, 3)
+
+
+def numpy(x):
+    return keras.ops.convert_to_numpy(x)
+
+
+def batch(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, *SHAPE), dtype=np.float32), rng.integers(0, 3, n).astype(np.int32)
+
+
+def test_offline_mode_builds_random_weights_and_says_so_once(capsys):
+    assert config.offline_mode(), "the test configuration sets CNNKIT_OFFLINE=1"
+    backbone = transfer.load_pretrained("mobilenet_v2", input_shape=SHAPE)
+    err = capsys.readouterr().err
+    assert err.count("[cnnkit]") == 1
+    assert "MobileNetV2" in err and "CNNKIT_OFFLINE=1 is set" in err and "weights=None" in err
+    assert backbone.weights is None and not backbone.pretrained
+    assert backbone.model.output_shape == (None, 1, 1, 1280)
+
+
+def test_failed_download_falls_back_with_the_reason(monkeypatch, capsys):
+    monkeypatch.setenv(config.OFFLINE_ENV, "0")
+    real = keras.applications.EfficientNetB0
+    calls = []
+
+    def no_network(weights=None, **kwargs):
+        calls.append(weights)
+        if weights == "imagenet":
+            raise OSError("URL fetch failure: no route to host")
+        return real(weights=weights, **kwargs)
+
+    monkeypatch.setattr(keras.applications, "EfficientNetB0", no_network)
+    backbone = transfer.load_pretrained("efficientnet_b0", input_shape=SHAPE)
+    assert calls == ["imagenet", None]
+    assert not backbone.pretrained
+    assert "OSError: URL fetch failure: no route to host" in capsys.readouterr().err
+
+
+def test_weights_none_is_silent_and_bad_names_are_listed(capsys):
+    backbone = transfer.load_pretrained("mobilenet_v2", input_shape=SHAPE, weights=None)
+    assert not backbone.pretrained and capsys.readouterr().err == ""
+    with pytest.raises(ValueError, match=r"Unknown pretrained backbone 'vgg99'. Available: efficientnet_b0, mobilenet_v2"):
+        transfer.load_pretrained("vgg99")
+    with pytest.raises(ValueError, match=r"weights must be 'imagenet' or None; received 'cifar'"):
+        transfer.load_pretrained("mobilenet_v2", weights="cifar")
+
+
+def test_images_are_rescaled_to_the_range_the_backbone_expects():
+    backbone = transfer.load_pretrained("mobilenet_v2", input_shape=SHAPE, weights=None)
+    model = transfer.build_transfer_model(backbone, num_classes=3)
+    rescale = model.get_layer("to_backbone_range")
+    out = numpy(rescale(np.array([[0.0, 0.5, 1.0]], np.float32)))
+    np.testing.assert_allclose(out, [[-1.0, 0.0, 1.0]])  # what mobilenet_v2.preprocess_input gives for 0, 127.5, 255
+    reference = keras.applications.mobilenet_v2.preprocess_input(np.array([0.0, 127.5, 255.0]))
+    np.testing.assert_allclose(out[0], reference)
+
+
+def test_frozen_backbone_trains_only_the_head_and_keeps_its_batch_norm_statistics():
+    keras.utils.set_random_seed(0)
+    backbone = transfer.as_backbone(create_model("resnet_small", include_top=False, input_shape=SHAPE))
+    model = transfer.build_transfer_model(backbone, num_classes=3, dropout=0.0)
+    transfer.freeze(backbone.model)
+    channels = backbone.model.output_shape[-1]
+    assert transfer.count_parameters(model)["trainable"] == channels * 3 + 3  # the dense head only
+
+    before = [numpy(w) for w in backbone.model.weights]
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  run_eagerly=True)
+    x, y = batch()
+    head_before = numpy(model.get_layer("logits").kernel)
+    model.train_on_batch(x, y)
+    for old, new in zip(before, backbone.model.weights):  # weights AND moving statistics untouched
+        np.testing.assert_array_equal(numpy(new), old)
+    assert not np.array_equal(numpy(model.get_layer("logits").kernel), head_before)
+
+
+def test_unfreeze_top_trains_the_last_layers_and_keeps_batch_norm_frozen():
+    keras.utils.set_random_seed(0)
+    backbone = transfer.as_backbone(create_model("resnet_small", include_top=False, input_shape=SHAPE))
+    model = transfer.build_transfer_model(backbone, num_classes=3, dropout=0.0)
+    transfer.freeze(backbone.model)
+    names = transfer.unfreeze_top(backbone.model, num_layers=2)
+    assert names == ["stage4_block1", "P5"]
+    block = backbone.model.get_layer("stage4_block1")
+    conv_kernels = {w.path for w in block.trainable_weights}
+    assert conv_kernels and all("bn" not in path for path in conv_kernels), "batch norm stays frozen"
+    assert all(not layer.trainable for layer in backbone.model.layers[:-2])
+
+    early = backbone.model.get_layer("stage1_block1")
+    early_before = [numpy(w) for w in early.weights]
+    late_before = [numpy(w) for w in block.weights]
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  run_eagerly=True)
+    x, y = batch(seed=1)
+    model.train_on_batch(x, y)
+    for old, new in zip(early_before, early.weights):
+        np.testing.assert_array_equal(numpy(new), old)
+    changed = [not np.array_equal(old, numpy(new)) for old, new in zip(late_before, block.weights)]
+    assert any(changed), "the unfrozen block must have been updated"
+    bn = block.branch[0].bn
+    np.testing.assert_array_equal(numpy(bn.moving_mean), np.zeros(bn.moving_mean.shape), "moving mean must not move")
+
+
+def test_unfreeze_top_validates_its_arguments():
+    model = create_model("resnet_small", include_top=False, input_shape=SHAPE)
+    with pytest.raises(ValueError, match=r"num_layers must be a non-negative integer; received -1"):
+        transfer.unfreeze_top(model, -1)
+    with pytest.raises(ValueError, match=r"num_layers=999 but .* has only \d+ layers"):
+        transfer.unfreeze_top(model, 999)
