@@ -1,0 +1,444 @@
+"""Ship a trained model: ``.keras``, SavedModel, LiteRT (float, float16, dynamic-range and int8) and ONNX.
+
+Each recipe writes a file (or folder) and comes with a loader whose
+``predict(x)`` gives outputs comparable with ``model.predict(x)``, so a test
+(and the notebook) can check that the converted model still computes the
+same thing. :func:`file_size` and :func:`measure_latency` measure what the
+conversion bought.
+
+================  =====================  =======================================  ================
+format            write                  run                                      needs
+================  =====================  =======================================  ================
+``.keras``        :func:`save_keras`     ``keras.models.load_model``              Keras
+SavedModel        :func:`export_saved_model`  :func:`load_saved_model`            TensorFlow
+LiteRT (TFLite)   :func:`export_litert`  :class:`LiteRTModel`                     TensorFlow (+ ai-edge-litert)
+ONNX              :func:`export_onnx`    :class:`OnnxModel`                       tf2onnx, onnx, onnxruntime
+================  =====================  =======================================  ================
+
+**Post-training int8 quantization** (``export_litert(..., quantization="int8",
+representative_data=x)``) stores every weight as an 8-bit integer with one
+scale per output channel, and runs the activations in int8 too. The scales of
+the activations are *calibrated*: the converter runs the float model on a few
+hundred representative inputs and records the range of every tensor. The file
+shrinks about 4x (8 bits instead of 32 per weight) and integer kernels run
+fast on phones and microcontrollers; the price is a small rounding error.
+
+TensorFlow, ai-edge-litert, tf2onnx and onnxruntime are imported only inside
+the functions that need them; a missing one raises an ``ImportError`` that
+names the package to install.
+
+Example:
+    >>> from cnnkit import export                                    # doctest: +SKIP
+    >>> path = export.export_litert(model, "model_int8.tflite", quantization="int8",
+    ...                             representative_data=x_train[:200])
+    >>> lite = export.LiteRTModel(path)
+    >>> (lite.predict(x_test).argmax(-1) == y_test).mean()
+    >>> export.measure_latency(lite.predict, x_test[:1]).median_ms
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import statistics
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _require(module: str, package: str, what: str):
+    """Import ``module`` or raise an ImportError that says which package to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ImportError(f"{what} needs the {package!r} package: pip install {package}  ({err})") from None
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Hide the converters' C++ logs and Python warnings (they would fill a notebook's output)."""
+    from cnnkit._native_logs import quiet_native_stderr
+
+    with quiet_native_stderr(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _tensorflow(what: str):
+    return _require("tensorflow", "tensorflow", what)
+
+
+def file_size(path) -> int:
+    """Size in bytes of a file, or of every file inside a folder (a SavedModel is a folder)."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    if not path.exists():
+        raise ValueError(f"Expected an existing file or folder; received {str(path)!r}, which does not exist.")
+    return path.stat().st_size
+
+
+def _as_batch(x, expected_shape, name: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != len(expected_shape) or any(e not in (-1, None, s) for s, e in zip(x.shape[1:], expected_shape[1:])):
+        raise ValueError(
+            f"{name} expects a batch of shape {tuple(-1 if e in (-1, None) else int(e) for e in expected_shape)} "
+            f"(-1: any size); received an array of shape {x.shape}."
+        )
+    return x
+
+
+def _batched(predict_batch, x: np.ndarray, batch_size: int) -> np.ndarray:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}.")
+    return np.concatenate([predict_batch(x[i : i + batch_size]) for i in range(0, len(x), batch_size)], axis=0)
+
+
+# ---------------------------------------------------------------- .keras and SavedModel
+
+
+def save_keras(model, path) -> Path:
+    """Save the whole model (architecture, weights, optimizer state) as a ``.keras`` file; return its path.
+
+    This is the format to keep training later or to share with Keras users;
+    load it back with ``keras.models.load_model(path)``.
+
+    Example:
+        >>> save_keras(model, "audio.keras")          # doctest: +SKIP
+    """
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"path must end with '.keras'; received {str(path)!r}.")
+    model.save(path)
+    return path
+
+
+def export_saved_model(model, path) -> Path:
+    """Export the forward pass as a TensorFlow SavedModel folder (for TF Serving, TF.js, the converters).
+
+    The folder holds the graph and the weights, not the Python code: it runs
+    without cnnkit or the model's builder. Uses Keras's ``model.export``
+    (TensorFlow or JAX backend).
+
+    Example:
+        >>> export_saved_model(model, "audio_savedmodel")   # doctest: +SKIP
+    """
+    _tensorflow("Exporting a SavedModel")
+    path = Path(path)
+    with _quiet():
+        model.export(str(path), format="tf_saved_model", verbose=False)
+    return path
+
+
+class SavedModelRunner:
+    """Run an exported SavedModel's ``serve`` endpoint on NumPy batches.
+
+    Example:
+        >>> runner = load_saved_model("audio_savedmodel")     # doctest: +SKIP
+        >>> runner.predict(x_test).shape
+    """
+
+    def __init__(self, path):
+        tf = _tensorflow("Loading a SavedModel")
+        self.path = Path(path)
+        if not (self.path / "saved_model.pb").exists():
+            raise ValueError(f"Expected a SavedModel folder holding saved_model.pb; received {str(self.path)!r}.")
+        with _quiet():
+            self._artifact = tf.saved_model.load(str(self.path))
+        self._serve = self._artifact.serve
+
+    def predict(self, x, batch_size: int = 256) -> np.ndarray:
+        """Outputs for a batch ``x`` (float32), computed ``batch_size`` samples at a time."""
+        x = np.asarray(x, dtype=np.float32)
+        return _batched(lambda b: np.asarray(self._serve(b)), x, batch_size)
+
+
+def load_saved_model(path) -> SavedModelRunner:
+    """Load a folder written by :func:`export_saved_model`; returns a :class:`SavedModelRunner`."""
+    return SavedModelRunner(path)
+
+
+# ---------------------------------------------------------------- LiteRT (TensorFlow Lite)
+
+
+def _converter_settings(tf, quantization: str, representative_data, calibration_samples: int, int8_io: bool) -> dict:
+    """Keyword arguments for ``model.export(format="litert")``: attributes of the TFLite converter."""
+    builtins_only = {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}  # runs on the plain LiteRT runtime
+    if quantization == "none":
+        return {"target_spec": builtins_only}
+    if quantization == "float16":
+        return {"optimizations": [tf.lite.Optimize.DEFAULT],
+                "target_spec": {**builtins_only, "supported_types": [tf.float16]}}
+    if quantization == "dynamic":  # int8 weights; activations stay float
+        return {"optimizations": [tf.lite.Optimize.DEFAULT], "target_spec": builtins_only}
+    # int8: weights AND activations in int8; activation ranges calibrated on representative data.
+    if representative_data is None:
+        raise ValueError(
+            "quantization='int8' needs representative_data: a few hundred typical inputs (e.g. x_train[:200]) "
+            "to calibrate the range of every activation; received None."
+        )
+    samples = np.asarray(representative_data, dtype=np.float32)[:calibration_samples]
+    if len(samples) == 0:
+        raise ValueError("representative_data must hold at least one sample; received an empty array.")
+
+    def representative_dataset():
+        for sample in samples:
+            yield [sample[None]]  # one sample at a time, with a batch axis
+
+    settings = {
+        "optimizations": [tf.lite.Optimize.DEFAULT],
+        "representative_dataset": representative_dataset,
+        "target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]},
+    }
+    if int8_io:  # the caller feeds int8 and reads int8 (what a microcontroller wants)
+        settings.update(inference_input_type=tf.int8, inference_output_type=tf.int8)
+    return settings
+
+
+def export_litert(model, path, quantization: str = "none", representative_data=None,
+                  calibration_samples: int = 200, int8_io: bool = False) -> Path:
+    """Convert a Keras model to a LiteRT (TensorFlow Lite) ``.tflite`` file, optionally quantized.
+
+    Goes through Keras's ``model.export(path, format="litert", ...)``, which
+    writes a SavedModel and runs ``tf.lite.TFLiteConverter.from_saved_model``
+    on it, with the converter settings of the chosen quantization.
+
+    Args:
+        model: a Keras model (TensorFlow backend).
+        path: output file, ending in ``.tflite``.
+        quantization: ``"none"`` (float32), ``"float16"`` (weights stored as
+            float16), ``"dynamic"`` (weights int8, activations float) or
+            ``"int8"`` (weights and activations int8, calibrated).
+        representative_data: inputs for int8 calibration, e.g. ``x_train[:200]``;
+            required for ``"int8"``, ignored otherwise.
+        calibration_samples: how many of them to use.
+        int8_io: ``"int8"`` only: make the model's input and output int8 too
+            (the caller quantizes; :class:`LiteRTModel` does it for you).
+            By default they stay float32 and the model converts at its edges.
+
+    Returns:
+        The path of the ``.tflite`` file.
+
+    Example:
+        >>> export_litert(model, "m_int8.tflite", "int8", representative_data=x_train[:200])  # doctest: +SKIP
+    """
+    tf = _tensorflow("Converting to LiteRT")
+    path = Path(path)
+    if path.suffix != ".tflite":
+        raise ValueError(f"path must end with '.tflite'; received {str(path)!r}.")
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"quantization must be one of {QUANTIZATIONS}; received {quantization!r}.")
+    if isinstance(calibration_samples, bool) or not isinstance(calibration_samples, int) or calibration_samples < 1:
+        raise ValueError(f"calibration_samples must be a positive integer; received {calibration_samples!r}.")
+    settings = _converter_settings(tf, quantization, representative_data, calibration_samples, int8_io)
+    with _quiet():
+        model.export(str(path), format="litert", verbose=False, **settings)
+    return path
+
+
+def _litert_interpreter_class():
+    """LiteRT's interpreter from ai-edge-litert when installed, else TensorFlow's (deprecated) copy."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        tf = _require("tensorflow", "ai-edge-litert", "Running a .tflite model")
+        return tf.lite.Interpreter
+    return Interpreter
+
+
+class LiteRTModel:
+    """Run a ``.tflite`` model with the LiteRT interpreter on NumPy batches.
+
+    Quantized inputs and outputs are handled for you: float inputs are
+    quantized with the input's scale and zero point, int8 outputs are
+    dequantized, so ``predict`` always takes and returns float32 like the
+    Keras model.
+
+    Args:
+        path: a ``.tflite`` file.
+        num_threads: CPU threads the interpreter may use (default: LiteRT's choice).
+
+    Example:
+        >>> lite = LiteRTModel("m_int8.tflite")                 # doctest: +SKIP
+        >>> lite.predict(x_test[:8]).shape, lite.input_dtype
+    """
+
+    def __init__(self, path, num_threads: int | None = None):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ValueError(f"Expected an existing .tflite file; received {str(self.path)!r}.")
+        interpreter = _litert_interpreter_class()
+        with _quiet():
+            self._interpreter = interpreter(model_path=str(self.path), num_threads=num_threads)
+        self._input = self._interpreter.get_input_details()
+        self._output = self._interpreter.get_output_details()
+        if len(self._input) != 1 or len(self._output) != 1:
+            raise ValueError(f"LiteRTModel runs models with one input and one output; {self.path} has "
+                             f"{len(self._input)} inputs and {len(self._output)} outputs.")
+        self._input, self._output = self._input[0], self._output[0]
+        self._batch = None
+
+    @property
+    def input_dtype(self):
+        """NumPy dtype the model's input tensor holds (float32, or int8 with ``int8_io``)."""
+        return np.dtype(self._input["dtype"])
+
+    @property
+    def input_shape(self) -> tuple:
+        """The input shape, ``-1`` on the batch axis (any batch size)."""
+        return tuple(int(s) for s in self._input["shape_signature"])
+
+    def tensor_dtypes(self) -> dict:
+        """How many tensors of each dtype the model holds: shows whether it really computes in int8."""
+        counts: dict = {}
+        for detail in self._interpreter.get_tensor_details():
+            name = np.dtype(detail["dtype"]).name
+            counts[name] = counts.get(name, 0) + 1
+        return counts
+
+    def _resize(self, batch: int):
+        if batch != self._batch:
+            self._interpreter.resize_tensor_input(self._input["index"], [batch, *self.input_shape[1:]])
+            self._interpreter.allocate_tensors()
+            self._batch = batch
+
+    def _predict_batch(self, x: np.ndarray) -> np.ndarray:
+        self._resize(len(x))
+        if self.input_dtype.kind == "i":  # quantize: q = x / scale + zero_point
+            scale, zero = self._input["quantization"]
+            info = np.iinfo(self.input_dtype)
+            x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(self.input_dtype)
+        self._interpreter.set_tensor(self._input["index"], x.astype(self.input_dtype, copy=False))
+        self._interpreter.invoke()
+        out = self._interpreter.get_tensor(self._output["index"])
+        if np.dtype(self._output["dtype"]).kind == "i":  # dequantize: x = (q - zero_point) * scale
+            scale, zero = self._output["quantization"]
+            out = (out.astype(np.float32) - zero) * scale
+        return np.array(out, dtype=np.float32)
+
+    def predict(self, x, batch_size: int = 32) -> np.ndarray:
+        """Outputs for a batch ``x``, computed ``batch_size`` samples at a time (float32 in, float32 out)."""
+        x = _as_batch(np.asarray(x, dtype=np.float32), self.input_shape, f"{self.path.name}")
+        return _batched(self._predict_batch, x, batch_size)
+
+
+# ---------------------------------------------------------------- ONNX
+
+
+def export_onnx(model, path) -> Path:
+    """Export the forward pass to an ONNX file (for ONNX Runtime, TensorRT, OpenVINO, browsers, ...).
+
+    Uses Keras's ``model.export(path, format="onnx")``, which converts with
+    ``tf2onnx`` on the TensorFlow backend. Needs the ``tf2onnx`` and ``onnx``
+    packages; running the file needs ``onnxruntime`` (:class:`OnnxModel`).
+
+    Example:
+        >>> export_onnx(model, "audio.onnx")                      # doctest: +SKIP
+    """
+    path = Path(path)
+    if path.suffix != ".onnx":
+        raise ValueError(f"path must end with '.onnx'; received {str(path)!r}.")
+    _require("tf2onnx", "tf2onnx", "Exporting to ONNX")
+    _require("onnx", "onnx", "Exporting to ONNX")
+    with _quiet():
+        model.export(str(path), format="onnx", verbose=False)
+    return path
+
+
+class OnnxModel:
+    """Run an ``.onnx`` file with ONNX Runtime on NumPy batches (CPU).
+
+    Example:
+        >>> OnnxModel("audio.onnx").predict(x_test).shape          # doctest: +SKIP
+    """
+
+    def __init__(self, path, num_threads: int | None = None):
+        ort = _require("onnxruntime", "onnxruntime", "Running an ONNX model")
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ValueError(f"Expected an existing .onnx file; received {str(self.path)!r}.")
+        options = ort.SessionOptions()
+        if num_threads is not None:
+            options.intra_op_num_threads = num_threads
+        self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        inputs = self._session.get_inputs()
+        if len(inputs) != 1:
+            raise ValueError(f"OnnxModel runs models with one input; {self.path} has {len(inputs)}.")
+        self._input_name = inputs[0].name
+        self.input_shape = tuple(s if isinstance(s, int) else -1 for s in inputs[0].shape)
+
+    def predict(self, x, batch_size: int = 256) -> np.ndarray:
+        """Outputs for a batch ``x`` (float32), computed ``batch_size`` samples at a time."""
+        x = _as_batch(np.asarray(x, dtype=np.float32), self.input_shape, self.path.name)
+        return _batched(lambda b: self._session.run(None, {self._input_name: b})[0], x, batch_size)
+
+
+# ---------------------------------------------------------------- measuring
+
+
+@dataclass
+class Latency:
+    """Wall-clock times of repeated calls, in milliseconds."""
+
+    times_ms: list
+
+    @property
+    def median_ms(self) -> float:
+        return float(statistics.median(self.times_ms))
+
+    @property
+    def spread_ms(self) -> tuple[float, float]:
+        """10th and 90th percentile: how much the runs varied (other programs share the CPU)."""
+        low, high = np.percentile(self.times_ms, [10, 90])
+        return float(low), float(high)
+
+    def __str__(self) -> str:
+        low, high = self.spread_ms
+        return f"median {self.median_ms:.3f} ms (10-90%: {low:.3f}-{high:.3f} ms, {len(self.times_ms)} runs)"
+
+
+def measure_latency(predict, x, warmup: int = 10, repeats: int = 100) -> Latency:
+    """Time ``predict(x)`` honestly: ``warmup`` untimed calls first, then ``repeats`` timed ones.
+
+    The warm-up calls absorb one-off costs (graph tracing, memory allocation,
+    caches); the median of the timed calls ignores the occasional slow run
+    caused by other programs.
+
+    Args:
+        predict: a function of one batch, e.g. ``LiteRTModel(path).predict`` or ``model.predict_on_batch``.
+        x: the batch to feed (typically one sample, ``x_test[:1]``, for on-device latency).
+        warmup: untimed calls before measuring.
+        repeats: timed calls.
+
+    Returns:
+        A :class:`Latency` (``.median_ms``, ``.spread_ms``).
+
+    Example:
+        >>> measure_latency(lambda b: b * 2, np.ones(3), warmup=1, repeats=5).median_ms < 10
+        True
+    """
+    for name, value, low in (("warmup", warmup, 0), ("repeats", repeats, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; received {value!r}.")
+    for _ in range(warmup):
+        predict(x)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predict(x)
+        times.append((time.perf_counter() - start) * 1000.0)
+    return Latency(times)
+
+
+def cpu_threads() -> int:
+    """CPU cores this process may use (what the latency numbers were measured with)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

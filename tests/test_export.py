@@ -1,0 +1,124 @@
+"""Every export recipe round-trips: the converted model predicts what the Keras model predicts."""
+
+import keras
+import numpy as np
+import pytest
+
+from cnnkit import export
+
+INPUT_SHAPE = (12, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def model_and_data():
+    """A small conv net fitted for a few steps on two separable classes (bright vs dark centre)."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.random((256, *INPUT_SHAPE), dtype=np.float32)
+    y = rng.integers(0, 2, 256)
+    x[y == 1, 4:8, 4:8] += 1.0
+    inputs = keras.Input(INPUT_SHAPE)
+    h = keras.layers.Conv2D(32, 3, use_bias=False)(inputs)
+    h = keras.layers.BatchNormalization(momentum=0.8)(h)
+    h = keras.layers.ReLU()(h)
+    h = keras.layers.Conv2D(64, 3, activation="relu")(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    model = keras.Model(inputs, keras.layers.Dense(2)(h))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, epochs=8, batch_size=32, verbose=0)
+    assert (keras_outputs(model, x).argmax(-1) == y).mean() > 0.95  # it learned: decisions are meaningful
+    return model, x, y
+
+
+def keras_outputs(model, x):
+    return np.asarray(model.predict(x, verbose=0))
+
+
+def test_keras_file_round_trip(model_and_data, tmp_path):
+    model, x, _ = model_and_data
+    path = export.save_keras(model, tmp_path / "m.keras")
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(keras_outputs(loaded, x[:16]), keras_outputs(model, x[:16]))
+
+
+def test_saved_model_round_trip(model_and_data, tmp_path):
+    model, x, _ = model_and_data
+    path = export.export_saved_model(model, tmp_path / "saved")
+    runner = export.load_saved_model(path)
+    np.testing.assert_allclose(runner.predict(x[:40], batch_size=16), keras_outputs(model, x[:40]), atol=1e-5)
+    assert export.file_size(path) > 4 * model.count_params()  # a folder: its files are summed
+
+
+@pytest.mark.parametrize("quantization, atol", [("none", 1e-5), ("float16", 2e-2), ("dynamic", 0.1)])
+def test_litert_float_and_weight_quantized_round_trip(model_and_data, tmp_path, quantization, atol):
+    model, x, _ = model_and_data
+    path = export.export_litert(model, tmp_path / f"m_{quantization}.tflite", quantization)
+    lite = export.LiteRTModel(path)
+    out = lite.predict(x[:50], batch_size=16)
+    expected = keras_outputs(model, x[:50])
+    scale = np.ptp(expected)
+    np.testing.assert_allclose(out, expected, atol=atol * scale)
+    assert lite.input_dtype == np.float32
+
+
+@pytest.mark.parametrize("int8_io", [False, True])
+def test_litert_int8_is_small_close_and_really_int8(model_and_data, tmp_path, int8_io):
+    model, x, y = model_and_data
+    float_path = export.export_litert(model, tmp_path / "m.tflite")
+    path = export.export_litert(model, tmp_path / "m_int8.tflite", "int8", representative_data=x[:100],
+                                int8_io=int8_io)
+    lite = export.LiteRTModel(path)
+    out, expected = lite.predict(x), keras_outputs(model, x)
+    # int8 rounding: outputs stay close to the float ones (relative to their range), decisions agree.
+    # (The largest errors sit at extreme outputs, beyond the range seen during calibration.)
+    error = np.abs(out - expected) / np.ptp(expected)
+    assert error.mean() < 0.02 and error.max() < 0.1, (error.mean(), error.max())
+    assert (out.argmax(-1) == expected.argmax(-1)).mean() > 0.97
+    assert (out.argmax(-1) == y).mean() > 0.9
+    assert export.file_size(float_path) / export.file_size(path) > 2.5  # 8 bits instead of 32 per weight
+    dtypes = lite.tensor_dtypes()
+    assert dtypes.get("int8", 0) > dtypes.get("float32", 0)  # the computation runs in int8
+    assert lite.input_dtype == (np.int8 if int8_io else np.float32)
+
+
+def test_onnx_round_trip(model_and_data, tmp_path):
+    model, x, _ = model_and_data
+    path = export.export_onnx(model, tmp_path / "m.onnx")
+    onnx_model = export.OnnxModel(path)
+    np.testing.assert_allclose(onnx_model.predict(x[:40], batch_size=16), keras_outputs(model, x[:40]), atol=1e-5)
+
+
+def test_measure_latency_warms_up_then_times_every_repeat():
+    calls = []
+    latency = export.measure_latency(lambda b: calls.append(len(b)), np.ones((1, 3)), warmup=3, repeats=7)
+    assert len(calls) == 10 and len(latency.times_ms) == 7
+    low, high = latency.spread_ms
+    assert 0 <= low <= latency.median_ms <= high
+    assert "median" in str(latency)
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda m, p: export.export_litert(m, p / "m.tfl"), r"path must end with '.tflite'"),
+        (lambda m, p: export.export_litert(m, p / "m.tflite", "int4"), r"quantization must be one of .*received 'int4'"),
+        (lambda m, p: export.export_litert(m, p / "m.tflite", "int8"), r"needs representative_data"),
+        (lambda m, p: export.save_keras(m, p / "m.h5"), r"path must end with '.keras'"),
+        (lambda m, p: export.export_onnx(m, p / "m.pb"), r"path must end with '.onnx'"),
+        (lambda m, p: export.LiteRTModel(p / "missing.tflite"), r"Expected an existing .tflite file"),
+        (lambda m, p: export.load_saved_model(p), r"Expected a SavedModel folder"),
+        (lambda m, p: export.file_size(p / "nothing"), r"does not exist"),
+        (lambda m, p: export.measure_latency(print, None, repeats=0), r"repeats must be an integer >= 1; received 0"),
+    ],
+)
+def test_bad_arguments_say_what_was_received(model_and_data, tmp_path, call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call(model_and_data[0], tmp_path)
+
+
+def test_litert_model_rejects_a_wrong_input_shape(model_and_data, tmp_path):
+    model, x, _ = model_and_data
+    lite = export.LiteRTModel(export.export_litert(model, tmp_path / "m.tflite"))
+    with pytest.raises(ValueError, match=r"expects a batch of shape \(-1, 12, 12, 1\).*received an array of shape \(2, 10, 10, 1\)"):
+        lite.predict(np.zeros((2, 10, 10, 1)))
