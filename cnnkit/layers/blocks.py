@@ -488,19 +488,18 @@ class SqueezeExcite(keras.layers.Layer):
         self.squeeze_channels = check_positive_int(squeeze_channels, "squeeze_channels")
         self.activation = activation
         _check_activation(activation)
+        self.squeeze = keras.layers.GlobalAveragePooling2D(keepdims=True, name="squeeze")
         self.reduce = keras.layers.Conv2D(self.squeeze_channels, 1, activation=activation, name="reduce")
         self.expand = None  # needs the input's channel count: created in build
 
     def build(self, input_shape):
         _check_image_shape(input_shape, self)
         self.expand = keras.layers.Conv2D(input_shape[-1], 1, activation="sigmoid", name="expand")
-        pooled = (input_shape[0], 1, 1, input_shape[-1])
-        _build_chain([self.reduce, self.expand], pooled)
+        _build_chain([self.squeeze, self.reduce, self.expand], input_shape)
 
     def gates(self, inputs):
         """The per-channel gates, ``(batch, 1, 1, C)`` in (0, 1)."""
-        pooled = ops.mean(inputs, axis=(1, 2), keepdims=True)
-        return self.expand(self.reduce(pooled))
+        return self.expand(self.reduce(self.squeeze(inputs)))
 
     def call(self, inputs):
         return ops.multiply(inputs, self.gates(inputs))
