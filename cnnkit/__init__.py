@@ -8,6 +8,8 @@ Submodules:
     checks   "check yourself" assertions with Expected/Received messages
     viz      plots: every function takes ``ax=None`` and returns the Figure
     models   the model registry: ``create_model(name)``, ``list_models()``
+    train    compile / fit / evaluate recipes on top of ``model.fit``
+    analysis receptive fields, parameters and MACs per layer, feature maps, Grad-CAM
 """
 
 from cnnkit._native_logs import quiet_native_stderr
@@ -15,13 +17,14 @@ from cnnkit._native_logs import quiet_native_stderr
 with quiet_native_stderr():
     import keras  # noqa: F401  (imports the backend once, without its C++ start-up logs)
 
-from cnnkit import checks, config, data, device, ops, train, viz
+from cnnkit import analysis, checks, config, data, device, ops, train, viz
 from cnnkit.models import create_model, list_models, register_model
 
 __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "analysis",
     "checks",
     "config",
     "create_model",
