@@ -198,3 +198,99 @@ def _check_kernel(kernel, in_channels: int) -> np.ndarray:
             f"(kernel shape {kernel.shape})."
         )
     return kernel
+
+
+# ---------------------------------------------------------------- pooling
+
+
+def _pool(x, pool_size, stride, padding: str, reduce: str) -> np.ndarray:
+    x, added_batch = _as_batch(np.asarray(x, dtype=np.float64))
+    (ph, pw) = _pair(pool_size, "pool_size")
+    (sh, sw) = _pair(pool_size if stride is None else stride, "stride")
+    padding = _check_padding(padding)
+    out_h = conv_output_size(x.shape[1], ph, sh, padding)
+    out_w = conv_output_size(x.shape[2], pw, sw, padding)
+    # Padded positions never win a max and are left out of an average (TensorFlow's rule):
+    # pad with NaN and let the nan-aware reductions skip them.
+    xp = pad_input(x, (ph, pw), (sh, sw), padding, value=np.nan)
+    out = np.empty((x.shape[0], out_h, out_w, x.shape[-1]))
+    reducer = np.nanmax if reduce == "max" else np.nanmean
+    for i in range(out_h):
+        for j in range(out_w):
+            window = xp[:, i * sh: i * sh + ph, j * sw: j * sw + pw, :]
+            out[:, i, j, :] = reducer(window, axis=(1, 2))
+    return out[0] if added_batch else out
+
+
+def max_pool2d(x, pool_size=2, stride=None, padding: str = "valid") -> np.ndarray:
+    """Max pooling by definition: the largest value in each window, channel by channel.
+
+    Matches ``keras.layers.MaxPooling2D``: ``stride`` defaults to ``pool_size``;
+    with ``padding="same"`` the padded positions never win.
+
+    Args:
+        x: ``(H, W, C)`` or ``(N, H, W, C)``.
+        pool_size, stride: int or ``(h, w)`` pair.
+        padding: ``"valid"`` or ``"same"``.
+
+    Returns:
+        ``(N, H_out, W_out, C)`` (or without ``N``), float64.
+
+    Example:
+        >>> max_pool2d(np.arange(16.0).reshape(4, 4, 1))[..., 0]
+        array([[ 5.,  7.],
+               [13., 15.]])
+    """
+    return _pool(x, pool_size, stride, padding, "max")
+
+
+def avg_pool2d(x, pool_size=2, stride=None, padding: str = "valid") -> np.ndarray:
+    """Average pooling by definition: the mean of each window, channel by channel.
+
+    Matches ``keras.layers.AveragePooling2D``: with ``padding="same"`` the mean
+    is over the real pixels of a window only (padding is not counted as zeros).
+
+    Example:
+        >>> avg_pool2d(np.arange(16.0).reshape(4, 4, 1))[..., 0]
+        array([[ 2.5,  4.5],
+               [10.5, 12.5]])
+    """
+    return _pool(x, pool_size, stride, padding, "avg")
+
+
+def adaptive_bins(n: int, out: int) -> list[tuple[int, int]]:
+    """``[(start, end), ...]``: the pixels ``start:end`` that output ``i`` of adaptive pooling averages.
+
+    PyTorch's rule (``AdaptiveAvgPool2d``), which Keras's adaptive pooling
+    follows too: ``start = floor(i * n / out)``, ``end = ceil((i + 1) * n / out)``.
+    The bins all have ``n / out`` pixels when ``out`` divides ``n``, and
+    otherwise differ in size and may overlap.
+
+    Example:
+        >>> adaptive_bins(7, 4)
+        [(0, 2), (1, 4), (3, 6), (5, 7)]
+    """
+    for name, value in (("n", n), ("out", out)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; received {value!r}.")
+    return [((i * n) // out, -((-(i + 1) * n) // out)) for i in range(out)]
+
+
+def adaptive_avg_pool2d(x, output_size) -> np.ndarray:
+    """Adaptive average pooling to a fixed ``(out_h, out_w)`` whatever the input size.
+
+    Each output position averages its bin (see :func:`adaptive_bins`). This is
+    what lets the seed's SimpleCNN accept any image size.
+
+    Example:
+        >>> adaptive_avg_pool2d(np.ones((7, 9, 2)), (4, 4)).shape
+        (4, 4, 2)
+    """
+    x, added_batch = _as_batch(np.asarray(x, dtype=np.float64))
+    out_h, out_w = _pair(output_size, "output_size")
+    rows, cols = adaptive_bins(x.shape[1], out_h), adaptive_bins(x.shape[2], out_w)
+    out = np.empty((x.shape[0], out_h, out_w, x.shape[-1]))
+    for i, (top, bottom) in enumerate(rows):
+        for j, (left, right) in enumerate(cols):
+            out[:, i, j, :] = x[:, top:bottom, left:right, :].mean(axis=(1, 2))
+    return out[0] if added_batch else out

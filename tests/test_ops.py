@@ -105,3 +105,44 @@ def test_im2col_rows_are_patches():
 def test_bad_arguments_raise_clear_errors(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+# ---------------------------------------------------------------- pooling references vs Keras
+
+POOL_GRID = [
+    combo
+    for combo in itertools.product([2, 3, (2, 3)], [None, 1, 2, (2, 1)], ["valid", "same"], [(6, 6), (7, 5)])
+    if not (combo[2] == "valid" and max(np.atleast_1d(combo[0])) > min(combo[3]))
+]
+
+
+@pytest.mark.parametrize("pool_size, stride, padding, size", POOL_GRID)
+def test_reference_pooling_matches_keras(pool_size, stride, padding, size):
+    x = np.random.default_rng(1).normal(size=(2, *size, 3)).astype(np.float32)
+    for reference, layer in ((ops.max_pool2d, keras.layers.MaxPooling2D), (ops.avg_pool2d, keras.layers.AveragePooling2D)):
+        expected = keras.ops.convert_to_numpy(layer(pool_size, strides=stride, padding=padding)(x))
+        np.testing.assert_allclose(reference(x, pool_size, stride, padding), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("size, out", [((8, 8), (4, 4)), ((7, 9), (4, 4)), ((6, 5), (4, 3)), ((3, 3), (4, 4))])
+def test_adaptive_average_pooling_matches_keras(size, out):
+    x = np.random.default_rng(2).normal(size=(2, *size, 3)).astype(np.float32)
+    expected = keras.ops.convert_to_numpy(keras.layers.AdaptiveAveragePooling2D(out)(x))
+    np.testing.assert_allclose(ops.adaptive_avg_pool2d(x, out), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_adaptive_bins_follow_pytorch():
+    # PyTorch's AdaptiveAvgPool: start = floor(i * n / out), end = ceil((i + 1) * n / out).
+    assert ops.adaptive_bins(8, 4) == [(0, 2), (2, 4), (4, 6), (6, 8)]  # divisible: plain 2x2 pooling
+    assert ops.adaptive_bins(7, 4) == [(0, 2), (1, 4), (3, 6), (5, 7)]  # overlapping bins of 2 or 3
+    with pytest.raises(ValueError, match=r"out must be a positive integer; received 0"):
+        ops.adaptive_bins(7, 0)
+
+
+def test_pooling_by_hand():
+    x = np.array([[1, 2, 0, 0], [3, 4, 0, 8], [0, 0, -1, -2], [0, 1, -3, -4]], dtype=float)[..., None]
+    np.testing.assert_array_equal(ops.max_pool2d(x)[..., 0], [[4, 8], [1, -1]])
+    np.testing.assert_array_equal(ops.avg_pool2d(x)[..., 0], [[2.5, 2], [0.25, -2.5]])
+    # "same" with a 3x3 window on 4x4: the corner window holds 4 real pixels, averaged over 4, not 9.
+    assert ops.avg_pool2d(x, 3, 2, "same")[0, 0, 0] == pytest.approx((1 + 2 + 0 + 3 + 4 + 0 + 0 + 0 - 1) / 9)
+    assert ops.avg_pool2d(x, 3, 2, "same")[1, 1, 0] == pytest.approx((-1 - 2 - 3 - 4) / 4)

@@ -10,6 +10,7 @@ from cnnkit.models import (  # noqa: F401
     mobilenet,
     resnet,
     sequence,
+    simple_cnn,
     vgg,
     vit,
 )
