@@ -374,7 +374,7 @@ class Evaluation:
         return plot_confusion_matrix(self.confusion, self.class_names, normalize=normalize, ax=ax)
 
     def __str__(self) -> str:
-        width = max(8, *(len(str(n)) for n in self.class_names))
+        width = max(len("macro avg"), *(len(str(n)) for n in self.class_names))
         lines = [f"{'class':<{width}}  precision  recall     f1  support"]
         lines += [f"{row['class']:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:5.3f}  "
                   f"{row['support']:7d}" for row in self.per_class()]

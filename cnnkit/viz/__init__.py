@@ -25,16 +25,21 @@ from cnnkit.viz.core import (
     show_images,
     show_kernel,
 )
+from cnnkit.viz.inspect import draw_receptive_fields, show_feature_maps, show_filters, show_grad_cam
 from cnnkit.viz.training import plot_confusion_matrix, plot_history, show_predictions
 
 __all__ = [
     "DPI",
     "bar_chart",
+    "draw_receptive_fields",
     "grid_axes",
     "line_plot",
     "new_axes",
     "plot_confusion_matrix",
     "plot_history",
+    "show_feature_maps",
+    "show_filters",
+    "show_grad_cam",
     "show_image",
     "show_images",
     "show_kernel",

@@ -1,0 +1,147 @@
+"""Plots that look inside a trained CNN: learned filters, feature maps, Grad-CAM heat maps.
+
+The arrays come from :mod:`cnnkit.analysis` (``feature_maps``, ``grad_cam``);
+these functions only draw. Same conventions as every ``cnnkit.viz`` function.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from cnnkit.viz.core import grid_axes, new_axes, show_image
+
+
+def _first_kernel(source) -> tuple[np.ndarray, str]:
+    """A conv kernel ``(k_h, k_w, in, out)`` from a model (its first conv), a layer or an array."""
+    if isinstance(source, keras.Model):
+        convs = [layer for layer in source._flatten_layers(include_self=False)
+                 if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)) and layer.built]
+        if not convs:
+            raise ValueError(f"Model {source.name!r} has no built Conv2D layer whose filters could be shown.")
+        source = convs[0]
+    if isinstance(source, keras.layers.Layer):
+        if not hasattr(source, "kernel"):
+            raise ValueError(f"Layer {source.name!r} ({type(source).__name__}) has no kernel to show.")
+        return keras.ops.convert_to_numpy(source.kernel), source.name
+    kernel = np.asarray(source, dtype=np.float32)
+    if kernel.ndim != 4:
+        raise ValueError(f"Expected a model, a conv layer or a kernel (k_h, k_w, in, out); received shape {kernel.shape}.")
+    return kernel, "kernel"
+
+
+def show_filters(source, max_filters: int = 32, ncols: int = 8, axes=None, panel_size: float = 0.9):
+    """Draw the filters of a convolution: colour for 3 input channels, a signed grey map otherwise.
+
+    Each colour filter is stretched to ``[0, 1]`` on its own (only its pattern
+    matters, not its scale). Filters with another number of input channels
+    are shown as their mean over the input channels, red-blue around zero.
+
+    Args:
+        source: a model (its first ``Conv2D`` is shown), a conv layer, or a kernel
+            array ``(k_h, k_w, in_channels, filters)``.
+        max_filters: draw at most this many.
+        axes: existing axes (one per filter), or ``None``.
+
+    Returns:
+        The Figure.
+    """
+    kernel, name = _first_kernel(source)
+    n = min(kernel.shape[-1], max_filters)
+    fig, flat = grid_axes(n, ncols, axes, panel_size)
+    for i, ax in enumerate(flat):
+        f = kernel[..., i]
+        if f.shape[-1] == 3:
+            low, high = f.min(), f.max()
+            show_image((f - low) / (high - low or 1.0), ax=ax)
+        else:
+            show_image(f.mean(axis=-1), ax=ax, signed=True)
+        ax.set_title(str(i), fontsize=7)
+    if axes is None:
+        fig.suptitle(f"{name}: {n} of {kernel.shape[-1]} filters, {kernel.shape[0]}x{kernel.shape[1]}", fontsize=9)
+    return fig
+
+
+def show_feature_maps(maps, max_maps: int = 16, ncols: int = 8, axes=None, title: str | None = None,
+                      panel_size: float = 1.1):
+    """Draw the channels of one feature map ``(h, w, channels)`` side by side.
+
+    Get the maps with :func:`cnnkit.analysis.feature_maps` (one image). Each
+    channel has its own grey scale, so weak and strong channels are both visible.
+
+    Returns:
+        The Figure.
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim != 3:
+        raise ValueError(f"Expected one feature map (h, w, channels); received shape {maps.shape}.")
+    n = min(maps.shape[-1], max_maps)
+    fig, flat = grid_axes(n, ncols, axes, panel_size)
+    for i, ax in enumerate(flat):
+        channel = maps[..., i]
+        span = float(channel.max() - channel.min()) or 1.0
+        show_image((channel - channel.min()) / span, ax=ax, cmap="viridis")
+        ax.set_title(str(i), fontsize=7)
+    if title and axes is None:
+        fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def show_grad_cam(image, heatmap, title: str | None = None, ax=None, alpha: float = 0.45, cmap: str = "jet",
+                  figsize=(2.6, 2.6)):
+    """Overlay a Grad-CAM heat map on its image (the map is stretched over the image, smoothly).
+
+    Args:
+        image: ``(H, W, C)`` image in ``[0, 1]``.
+        heatmap: ``(h, w)`` map in ``[0, 1]`` from :func:`cnnkit.analysis.grad_cam`, at any resolution.
+        alpha: opacity of the heat map.
+
+    Returns:
+        The Figure.
+    """
+    heatmap = np.asarray(heatmap, dtype=np.float32)
+    if heatmap.ndim != 2:
+        raise ValueError(f"Expected a 2D heat map (h, w); received shape {heatmap.shape}.")
+    fig, ax = new_axes(ax, figsize)
+    show_image(image, title=title, ax=ax)
+    height, width = np.asarray(image).shape[:2]
+    ax.imshow(heatmap, cmap=cmap, alpha=alpha, vmin=0.0, vmax=1.0, interpolation="bilinear",
+              extent=(-0.5, width - 0.5, height - 0.5, -0.5))
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(height - 0.5, -0.5)
+    return fig
+
+
+def draw_receptive_fields(image, rows, ax=None, title: str | None = None, figsize=(3.2, 3.2)):
+    """Draw the receptive field of the central unit of one or more layers as rectangles over the image.
+
+    Args:
+        image: the model input ``(H, W, C)``.
+        rows: one or more :class:`cnnkit.analysis.FieldRow` (``receptive_field(model)[name]``),
+            each drawn in its own colour and labelled with the layer name and field size.
+        ax: existing axes, or ``None``.
+
+    Returns:
+        The Figure.
+    """
+    from matplotlib.patches import Rectangle
+
+    rows = [rows] if hasattr(rows, "size") else list(rows)
+    fig, ax = new_axes(ax, figsize)
+    show_image(image, title=title, ax=ax)
+    colors = ["yellow", "orange", "red", "magenta", "cyan", "lime", "white", "blue"]
+    height, width = np.asarray(image).shape[:2]
+    for i, row in enumerate(rows):
+        if len(row.size) != 2 or row.is_global:
+            raise ValueError(f"Expected the 2D, spatial field of a layer; received {row.name!r} with sizes "
+                             f"{row.size} ({'global' if row.is_global else 'spatial'}).")
+        unit = [n // 2 for n in row.output_shape[:2]]
+        top = row.start[0] + unit[0] * row.jump[0]
+        left = row.start[1] + unit[1] * row.jump[1]
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), row.size[1], row.size[0], fill=False,
+                               edgecolor=colors[i % len(colors)], linewidth=1.5,
+                               label=f"{row.name}: {row.size[0]}x{row.size[1]}"))
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(height - 0.5, -0.5)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    return fig
