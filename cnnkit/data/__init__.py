@@ -30,6 +30,7 @@ from cnnkit.data.core import Dataset, split_off, stratified_split
 from cnnkit.data.digits import load_digits
 from cnnkit.data.images import list_images, load_image
 from cnnkit.data.online import load_cifar10, load_fashion_mnist
+from cnnkit.data.scenes import Scenes, make_scenes, pad_targets
 from cnnkit.data.sequences import (
     load_far_match_task,
     load_motif_task,
@@ -81,7 +82,10 @@ __all__ = [
     "make_far_match_task",
     "make_motif_task",
     "motif_set",
+    "make_scenes",
     "make_shapes",
+    "pad_targets",
+    "Scenes",
     "render_alpha",
     "split_off",
     "stratified_split",

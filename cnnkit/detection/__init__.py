@@ -1,0 +1,63 @@
+"""Object detection on a CNN backbone: boxes, anchors, matching, NMS, losses, a detector, COCO-style AP.
+
+================  ==================================================================
+module            what it holds
+================  ==================================================================
+``boxes``         named box formats, conversion, IoU, encoding against anchors, clipping
+``anchors``       multi-level anchor generator; IoU matching with an ignore band
+``nms``           vectorised greedy non-maximum suppression (per class or not) + reference
+``losses``        sigmoid focal loss, smooth-L1 and GIoU box losses
+``detector``      :class:`Detector`: backbone + FPN + one-stage head, ``predict`` -> boxes
+``metrics``       :func:`evaluate`: AP@0.5, AP@[.5:.95], per-class AP, AR (COCO protocol)
+================  ==================================================================
+
+Predictions and ground truth follow the keras-hub / KerasCV dict convention:
+per image ``{"boxes": (N, 4), "classes": (N,), "scores": (N,)}``, boxes in
+``"xyxy"`` pixels unless a ``box_format`` says otherwise.
+
+Example:
+    >>> from cnnkit import detection
+    >>> detection.iou_matrix([[0, 0, 2, 2]], [[1, 0, 3, 2]])     # -> [[0.3333]]
+"""
+
+from cnnkit.detection.anchors import (
+    BACKGROUND,
+    IGNORE,
+    AnchorGenerator,
+    encode_targets,
+    match_anchors,
+)
+from cnnkit.detection.boxes import (
+    FORMATS,
+    box_area,
+    check_boxes,
+    clip_boxes,
+    convert_format,
+    decode,
+    encode,
+    iou_matrix,
+    iou_matrix_numpy,
+)
+from cnnkit.detection.metrics import DetectionMetrics, evaluate
+from cnnkit.detection.nms import greedy_nms_reference, non_max_suppression
+
+__all__ = [
+    "BACKGROUND",
+    "FORMATS",
+    "IGNORE",
+    "AnchorGenerator",
+    "DetectionMetrics",
+    "box_area",
+    "check_boxes",
+    "clip_boxes",
+    "convert_format",
+    "decode",
+    "encode",
+    "encode_targets",
+    "evaluate",
+    "greedy_nms_reference",
+    "iou_matrix",
+    "iou_matrix_numpy",
+    "match_anchors",
+    "non_max_suppression",
+]

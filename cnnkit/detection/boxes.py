@@ -1,0 +1,326 @@
+"""Bounding boxes: named formats, IoU, encoding against anchors, clipping.
+
+A box is four numbers in the last axis of an array, ``(..., 4)``. What the
+four numbers mean is named by a *format* string, as in keras-hub / KerasCV:
+
+=====================  ==========================================  ==========
+format                 the four numbers                            units
+=====================  ==========================================  ==========
+``"xyxy"``             left, top, right, bottom                    pixels
+``"xywh"``             left, top, width, height (COCO's format)    pixels
+``"center_xywh"``      centre x, centre y, width, height           pixels
+``"rel_xyxy"``         as ``"xyxy"``, divided by the image size    fractions
+``"rel_xywh"``         as ``"xywh"``, divided by the image size    fractions
+``"rel_center_xywh"``  as ``"center_xywh"``, divided by the size   fractions
+=====================  ==========================================  ==========
+
+``x`` runs to the right and ``y`` down, as in an image array
+``image[y, x]``; a pixel ``(i, j)`` spans ``[j, j+1) x [i, i+1)``, so a box
+covering the whole of an ``H x W`` image is ``[0, 0, W, H]`` in ``"xyxy"``.
+Relative formats need ``image_shape=(height, width)`` to convert.
+
+The functions here use ``keras.ops`` (so they run inside a model on any
+backend) and return backend tensors; :func:`iou_matrix_numpy` is the plain
+NumPy reference they are tested against, and the one the COCO-style
+evaluation uses (double precision, like pycocotools).
+
+Example:
+    >>> import numpy as np
+    >>> from cnnkit.detection import boxes
+    >>> b = np.array([[10.0, 20.0, 30.0, 60.0]])               # xyxy
+    >>> np.asarray(boxes.convert_format(b, "xyxy", "center_xywh")).tolist()
+    [[20.0, 40.0, 20.0, 40.0]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from keras import ops
+
+FORMATS = ("xyxy", "xywh", "center_xywh", "rel_xyxy", "rel_xywh", "rel_center_xywh")
+DEFAULT_VARIANCES = (0.1, 0.1, 0.2, 0.2)
+PAD_VALUE = -1.0  # rows of padded batches: every number is -1 (and the class id is -1)
+
+# exp() of a predicted log-size offset is clipped here (as in Detectron) so one
+# bad prediction early in training cannot overflow to inf.
+_MAX_LOG_SCALE = float(np.log(1000.0 / 16.0))
+
+
+# ---------------------------------------------------------------- checks
+
+
+def check_format(box_format: str) -> str:
+    """Return ``box_format`` if it is a known format name, else raise ``ValueError``."""
+    if box_format not in FORMATS:
+        raise ValueError(f"box_format must be one of {FORMATS}; received {box_format!r}.")
+    return box_format
+
+
+def _concrete(values):
+    """A NumPy copy of ``values`` when they are concrete (NumPy, lists, eager tensors), else ``None``.
+
+    Inside a traced function (``tf.function``, ``jax.jit``) values are symbolic and
+    cannot be checked; shapes still are.
+    """
+    if isinstance(values, (np.ndarray, list, tuple, int, float)):
+        return np.asarray(values, dtype=np.float64)
+    try:
+        return np.asarray(ops.convert_to_numpy(values), dtype=np.float64)
+    except Exception:  # symbolic tensor: no values to look at
+        return None
+
+
+def check_boxes(boxes, box_format: str = "xyxy", what: str = "boxes"):
+    """Validate boxes and return them unchanged.
+
+    Checks that the last axis has 4 numbers and, when the values are concrete,
+    that they are finite and that boxes are not inverted (``x2 >= x1`` and
+    ``y2 >= y1`` for the xyxy formats, ``w, h >= 0`` for the others). Padding
+    rows (all four numbers equal to -1) are allowed.
+
+    Raises:
+        ValueError: saying what was expected and what was received.
+    """
+    check_format(box_format)
+    shape = tuple(getattr(boxes, "shape", np.shape(boxes)))
+    if len(shape) == 0 or shape[-1] != 4:
+        raise ValueError(
+            f"{what} must have shape (..., 4) with 4 numbers per box ({box_format!r}); received shape {shape}."
+        )
+    values = _concrete(boxes)
+    if values is None or values.size == 0:
+        return boxes
+    flat = values.reshape(-1, 4)
+    padding = np.all(flat == PAD_VALUE, axis=1)
+    if not np.all(np.isfinite(flat)):
+        raise ValueError(f"{what} must be finite numbers; received NaN or inf values.")
+    if box_format.endswith("xyxy"):
+        bad = ((flat[:, 2] < flat[:, 0]) | (flat[:, 3] < flat[:, 1])) & ~padding
+        rule = "x2 >= x1 and y2 >= y1"
+    else:
+        bad = ((flat[:, 2] < 0) | (flat[:, 3] < 0)) & ~padding
+        rule = "width >= 0 and height >= 0"
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        index = np.unravel_index(first, values.shape[:-1]) if values.ndim > 1 else ()
+        raise ValueError(
+            f"{what} in {box_format!r} format must have {rule}; received {int(bad.sum())} box(es) "
+            f"that do not, e.g. {flat[first].tolist()} at index {tuple(int(i) for i in index)}."
+        )
+    return boxes
+
+
+def _image_hw(image_shape, source: str, target: str) -> tuple[float, float]:
+    if image_shape is None:
+        raise ValueError(
+            f"Converting {source!r} to {target!r} needs image_shape=(height, width) "
+            "because relative formats are fractions of the image size; received image_shape=None."
+        )
+    shape = tuple(image_shape)
+    if len(shape) not in (2, 3) or min(shape[:2]) <= 0:
+        raise ValueError(f"image_shape must be (height, width) or (height, width, channels); received {image_shape!r}.")
+    return float(shape[0]), float(shape[1])
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def _split(boxes):
+    return boxes[..., 0], boxes[..., 1], boxes[..., 2], boxes[..., 3]
+
+
+def convert_format(boxes, source: str, target: str, image_shape=None, dtype: str = "float32"):
+    """Convert boxes between named formats (see the module docstring for the table).
+
+    Args:
+        boxes: array or tensor of shape ``(..., 4)``.
+        source: the format of ``boxes``, e.g. ``"xyxy"``.
+        target: the wanted format, e.g. ``"center_xywh"``.
+        image_shape: ``(height, width)``; needed when exactly one of the formats is relative.
+        dtype: float dtype of the result.
+
+    Returns:
+        A tensor of shape ``(..., 4)`` in the ``target`` format.
+
+    Example:
+        >>> convert_format([[0.0, 0.0, 32.0, 16.0]], "xyxy", "rel_xywh", image_shape=(64, 64))
+        ... # -> [[0.0, 0.0, 0.5, 0.25]]
+    """
+    check_boxes(boxes, source)
+    return _convert(boxes, source, target, image_shape, dtype)
+
+
+def _convert(boxes, source: str, target: str, image_shape=None, dtype: str = "float32"):
+    """:func:`convert_format` without the value checks (for boxes computed here, e.g. decoded ones)."""
+    check_format(source)
+    check_format(target)
+    boxes = ops.cast(ops.convert_to_tensor(boxes), dtype)
+    if source == target:
+        return boxes
+    x1, y1, x2, y2 = _to_xyxy(boxes, source)
+    if source.startswith("rel_") != target.startswith("rel_"):
+        height, width = _image_hw(image_shape, source, target)
+        sx, sy = (width, height) if source.startswith("rel_") else (1.0 / width, 1.0 / height)
+        x1, x2, y1, y2 = x1 * sx, x2 * sx, y1 * sy, y2 * sy
+    return _from_xyxy(x1, y1, x2, y2, target)
+
+
+def _to_xyxy(boxes, source: str):
+    a, b, c, d = _split(boxes)
+    base = source.removeprefix("rel_")
+    if base == "xyxy":
+        return a, b, c, d
+    if base == "xywh":
+        return a, b, a + c, b + d
+    return a - c / 2, b - d / 2, a + c / 2, b + d / 2  # center_xywh
+
+
+def _from_xyxy(x1, y1, x2, y2, target: str):
+    base = target.removeprefix("rel_")
+    if base == "xyxy":
+        parts = (x1, y1, x2, y2)
+    elif base == "xywh":
+        parts = (x1, y1, x2 - x1, y2 - y1)
+    else:
+        parts = ((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1)
+    return ops.stack(parts, axis=-1)
+
+
+# ---------------------------------------------------------------- areas and IoU
+
+
+def box_area(boxes, box_format: str = "xyxy"):
+    """Area of each box, shape ``(...)`` (in pixels squared, or fractions for relative formats)."""
+    xyxy = convert_format(boxes, box_format, "rel_xyxy" if box_format.startswith("rel_") else "xyxy")
+    x1, y1, x2, y2 = _split(xyxy)
+    return ops.maximum(x2 - x1, 0.0) * ops.maximum(y2 - y1, 0.0)
+
+
+def iou_matrix(boxes_a, boxes_b, box_format: str = "xyxy"):
+    """Intersection over union of every box in ``boxes_a`` with every box in ``boxes_b``.
+
+    ``IoU = area(A ∩ B) / area(A ∪ B)``, 0 for disjoint boxes and 1 for equal
+    ones; two empty boxes have IoU 0.
+
+    Args:
+        boxes_a: ``(..., N, 4)``.
+        boxes_b: ``(..., M, 4)``; leading axes broadcast against ``boxes_a``'s.
+        box_format: the format of both (relative formats work as they are: IoU has no units).
+
+    Returns:
+        A tensor of shape ``(..., N, M)``.
+
+    Example:
+        >>> iou_matrix([[0, 0, 2, 2]], [[1, 0, 3, 2], [5, 5, 6, 6]])   # -> [[1/3, 0]]
+    """
+    same = "rel_xyxy" if box_format.startswith("rel_") else "xyxy"
+    a = convert_format(boxes_a, box_format, same)
+    b = convert_format(boxes_b, box_format, same)
+    a, b = a[..., :, None, :], b[..., None, :, :]
+    ax1, ay1, ax2, ay2 = _split(a)
+    bx1, by1, bx2, by2 = _split(b)
+    inter_w = ops.maximum(ops.minimum(ax2, bx2) - ops.maximum(ax1, bx1), 0.0)
+    inter_h = ops.maximum(ops.minimum(ay2, by2) - ops.maximum(ay1, by1), 0.0)
+    inter = inter_w * inter_h
+    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
+    return ops.where(union > 0, inter / ops.maximum(union, 1e-12), 0.0)
+
+
+def iou_matrix_numpy(boxes_a, boxes_b) -> np.ndarray:
+    """NumPy reference of :func:`iou_matrix` for ``"xyxy"`` boxes, in float64: ``(N, 4), (M, 4) -> (N, M)``."""
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    inter_w = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    inter_h = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    inter = inter_w * inter_h
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+
+
+def clip_boxes(boxes, image_shape, box_format: str = "xyxy"):
+    """Clip boxes to the image: ``0 <= x <= width`` and ``0 <= y <= height`` (result in ``box_format``).
+
+    Example:
+        >>> clip_boxes([[-5.0, 10.0, 70.0, 20.0]], (64, 64))   # -> [[0, 10, 64, 20]]
+    """
+    relative = box_format.startswith("rel_")
+    xyxy = convert_format(boxes, box_format, "rel_xyxy" if relative else "xyxy")
+    height, width = (1.0, 1.0) if relative else _image_hw(image_shape, box_format, box_format)
+    x1, y1, x2, y2 = _split(xyxy)
+    clipped = ops.stack([ops.clip(x1, 0.0, width), ops.clip(y1, 0.0, height),
+                         ops.clip(x2, 0.0, width), ops.clip(y2, 0.0, height)], axis=-1)
+    same = "rel_xyxy" if relative else "xyxy"
+    return _convert(clipped, same, box_format, image_shape)
+
+
+# ---------------------------------------------------------------- encoding against anchors
+
+
+def _check_variances(variances) -> tuple[float, ...]:
+    values = tuple(float(v) for v in variances)
+    if len(values) != 4 or min(values) <= 0:
+        raise ValueError(f"variances must be 4 positive numbers; received {variances!r}.")
+    return values
+
+
+def encode(boxes, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyxy"):
+    """Express boxes as offsets from anchors: the regression targets of a detector.
+
+    With both in centre form, ``(x, y, w, h)`` for the box and ``(xa, ya, wa, ha)``
+    for its anchor::
+
+        t = ((x - xa) / wa, (y - ya) / ha, log(w / wa), log(h / ha)) / variances
+
+    Dividing by the variances scales the four targets to similar, roughly unit
+    spread (the SSD / Faster R-CNN convention).
+
+    Args:
+        boxes: ``(..., A, 4)`` boxes, each paired with the anchor at the same position.
+        anchors: ``(A, 4)`` or ``(..., A, 4)``; broadcasts against ``boxes``.
+        variances: four positive scales.
+        box_format: the format of both ``boxes`` and ``anchors`` (absolute formats only).
+
+    Returns:
+        Offsets of shape ``(..., A, 4)``; :func:`decode` inverts them.
+    """
+    variances = _check_variances(variances)
+    if box_format.startswith("rel_"):
+        raise ValueError(f"encode works on absolute box formats; received box_format={box_format!r}.")
+    b = convert_format(boxes, box_format, "center_xywh")
+    a = convert_format(anchors, box_format, "center_xywh")
+    eps = 1e-6
+    t = ops.stack([
+        (b[..., 0] - a[..., 0]) / a[..., 2],
+        (b[..., 1] - a[..., 1]) / a[..., 3],
+        ops.log(ops.maximum(b[..., 2], eps) / a[..., 2]),
+        ops.log(ops.maximum(b[..., 3], eps) / a[..., 3]),
+    ], axis=-1)
+    return t / ops.convert_to_tensor(np.array(variances, dtype="float32"))
+
+
+def decode(offsets, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyxy"):
+    """Turn offsets from :func:`encode` (or a detector's box head) back into boxes.
+
+    Args:
+        offsets: ``(..., A, 4)``.
+        anchors: ``(A, 4)`` or ``(..., A, 4)`` in ``box_format``.
+        variances: the same four scales used to encode.
+        box_format: the format of ``anchors`` and of the result.
+
+    Returns:
+        Boxes of shape ``(..., A, 4)`` in ``box_format``.
+    """
+    variances = _check_variances(variances)
+    if box_format.startswith("rel_"):
+        raise ValueError(f"decode works on absolute box formats; received box_format={box_format!r}.")
+    if tuple(offsets.shape)[-1:] != (4,):
+        raise ValueError(f"offsets must have shape (..., 4); received shape {tuple(offsets.shape)}.")
+    t = ops.cast(ops.convert_to_tensor(offsets), "float32") * np.array(variances, dtype="float32")
+    a = convert_format(anchors, box_format, "center_xywh")
+    center = ops.stack([a[..., 0] + t[..., 0] * a[..., 2], a[..., 1] + t[..., 1] * a[..., 3],
+                        a[..., 2] * ops.exp(ops.minimum(t[..., 2], _MAX_LOG_SCALE)),
+                        a[..., 3] * ops.exp(ops.minimum(t[..., 3], _MAX_LOG_SCALE))], axis=-1)
+    return _convert(center, "center_xywh", box_format)

@@ -1,0 +1,79 @@
+"""cnnkit.detection.non_max_suppression: identical kept sets to the greedy reference on random boxes."""
+
+import numpy as np
+import pytest
+
+from cnnkit.detection import greedy_nms_reference, non_max_suppression
+
+
+def _clustered_boxes(rng, n):
+    """Boxes in a few clusters, so that suppression chains (A kills B, B would have killed C) happen."""
+    centres = rng.uniform(10, 90, size=(6, 2))
+    pick = rng.integers(0, len(centres), size=n)
+    xy = centres[pick] + rng.normal(0, 4, size=(n, 2))
+    wh = rng.uniform(6, 20, size=(n, 2))
+    return np.concatenate([xy - wh / 2, xy + wh / 2], axis=1)
+
+
+@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("per_class", [False, True])
+def test_matches_greedy_reference_on_random_boxes(seed, per_class):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 150))
+    boxes = _clustered_boxes(rng, n)
+    scores = rng.random(n)
+    classes = rng.integers(0, 3, size=n) if per_class else None
+    threshold = float(rng.choice([0.3, 0.5, 0.7]))
+    kept = non_max_suppression(boxes, scores, classes, iou_threshold=threshold, score_threshold=0.1,
+                               max_detections=None)
+    expected = greedy_nms_reference(boxes, scores, classes, iou_threshold=threshold, score_threshold=0.1,
+                                    max_detections=None)
+    assert kept.tolist() == expected
+    assert len(kept) < n or n < 3  # the clusters make NMS drop something
+
+
+def test_hand_example_and_chains():
+    boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [2, 0, 12, 10], [30, 30, 40, 40]], float)
+    scores = np.array([0.9, 0.8, 0.7, 0.6])
+    # 0 suppresses 1 (IoU 9/11); 2 overlaps 0 by 8/12 = 0.67 > 0.5, so it goes too.
+    assert non_max_suppression(boxes, scores, iou_threshold=0.5).tolist() == [0, 3]
+    # At 0.7, 2 survives 0 (0.67 <= 0.7), and 1 is suppressed by 0 (0.82) so cannot suppress 2.
+    assert non_max_suppression(boxes, scores, iou_threshold=0.7).tolist() == [0, 2, 3]
+
+
+def test_per_class_keeps_overlapping_boxes_of_other_classes():
+    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 10]], float)
+    scores = np.array([0.9, 0.8])
+    assert non_max_suppression(boxes, scores).tolist() == [0]
+    assert non_max_suppression(boxes, scores, classes=[0, 1]).tolist() == [0, 1]
+
+
+def test_score_threshold_max_detections_and_order():
+    rng = np.random.default_rng(0)
+    boxes = np.concatenate([rng.uniform(0, 1000, size=(30, 2))] * 2, axis=1) + [0, 0, 5, 5]
+    scores = rng.random(30)
+    kept = non_max_suppression(boxes, scores, score_threshold=0.5, max_detections=5)
+    assert len(kept) == 5 and np.all(scores[kept] >= 0.5)
+    assert np.all(np.diff(scores[kept]) <= 0)  # highest first
+    assert non_max_suppression(np.zeros((0, 4)), np.zeros(0)).tolist() == []
+
+
+def test_box_format_is_respected():
+    xywh = np.array([[0, 0, 10, 10], [1, 0, 10, 10]], float)
+    assert non_max_suppression(xywh, [0.9, 0.8], box_format="xywh").tolist() == [0]
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"boxes": [[5, 0, 1, 1]], "scores": [0.5]}, r"x2 >= x1"),
+        ({"boxes": [[0, 0, 1, 1]], "scores": [0.5, 0.4]}, r"one value per box \(1\); received 2"),
+        ({"boxes": [[0, 0, 1, 1]], "scores": [0.5], "classes": [0, 1]}, r"one id per box"),
+        ({"boxes": [[0, 0, 1, 1]], "scores": [0.5], "iou_threshold": 1.5}, r"iou_threshold must be between 0 and 1"),
+        ({"boxes": [[0, 0, 1, 1]], "scores": [0.5], "max_detections": 0}, r"max_detections must be a positive"),
+        ({"boxes": [[0, 0, 1, 1]], "scores": [0.5], "box_format": "xy"}, r"box_format must be one of"),
+    ],
+)
+def test_bad_inputs_raise_clear_errors(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        non_max_suppression(**kwargs)
