@@ -10,6 +10,7 @@ Submodules:
     models   the model registry: ``create_model(name)``, ``list_models()``
     train    compile / fit / evaluate recipes on top of ``model.fit``
     analysis receptive fields, parameters and MACs per layer, feature maps, Grad-CAM
+    video    (2+1)D convolutions, I3D weight inflation, temporal saliency
 """
 
 from cnnkit._native_logs import quiet_native_stderr
@@ -17,7 +18,7 @@ from cnnkit._native_logs import quiet_native_stderr
 with quiet_native_stderr():
     import keras  # noqa: F401  (imports the backend once, without its C++ start-up logs)
 
-from cnnkit import analysis, checks, config, data, device, ops, train, viz
+from cnnkit import analysis, checks, config, data, device, ops, train, video, viz
 from cnnkit.models import create_model, list_models, register_model
 
 __version__ = "0.1.0"
@@ -35,5 +36,6 @@ __all__ = [
     "ops",
     "register_model",
     "train",
+    "video",
     "viz",
 ]

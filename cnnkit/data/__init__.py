@@ -10,6 +10,7 @@ name               what                                            offline?
 ``audio``          synthetic sound clips (waveforms), 6 classes    yes
 ``motifs``         token sequences hiding a local motif, 4 classes yes
 ``far_match``      token sequences: is the first = the last token? yes
+``motion_clips``   moving-dot clips, label = direction of motion   yes
 =================  ==============================================  ==========
 
 Every loader returns a :class:`Dataset` with a fixed, shuffled, stratified
@@ -26,6 +27,16 @@ Example:
 from __future__ import annotations
 
 from cnnkit.data.audio import AUDIO_CLASSES, load_audio, make_audio
+from cnnkit.data.clips import (
+    direction_names,
+    direction_vectors,
+    load_motion_clips,
+    make_motion_clips,
+    opposite_direction,
+    render_dots,
+    reverse_clips,
+    shuffle_frames,
+)
 from cnnkit.data.core import Dataset, split_off, stratified_split
 from cnnkit.data.digits import load_digits
 from cnnkit.data.images import list_images, load_image
@@ -48,6 +59,7 @@ LOADERS = {
     "audio": load_audio,
     "motifs": load_motif_task,
     "far_match": load_far_match_task,
+    "motion_clips": load_motion_clips,
 }
 
 
@@ -78,6 +90,14 @@ __all__ = [
     "load_audio",
     "load_far_match_task",
     "load_motif_task",
+    "load_motion_clips",
+    "make_motion_clips",
+    "direction_names",
+    "direction_vectors",
+    "opposite_direction",
+    "render_dots",
+    "reverse_clips",
+    "shuffle_frames",
     "make_audio",
     "make_far_match_task",
     "make_motif_task",

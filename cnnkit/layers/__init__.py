@@ -20,9 +20,11 @@ from cnnkit.layers.blocks import (
     StochasticDepth,
 )
 from cnnkit.layers.patch import PatchEmbedding, PositionEmbedding
+from cnnkit.video import Conv2Plus1D
 
 __all__: list[str] = [
     "Bottleneck",
+    "Conv2Plus1D",
     "ConvBNAct",
     "DepthwiseSeparableConv",
     "InvertedResidual",

@@ -12,6 +12,7 @@ from cnnkit.models import (  # noqa: F401
     sequence,
     simple_cnn,
     vgg,
+    video,
     vit,
 )
 from cnnkit.models.registry import (

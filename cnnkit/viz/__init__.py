@@ -27,8 +27,24 @@ from cnnkit.viz.core import (
 )
 from cnnkit.viz.inspect import draw_receptive_fields, show_feature_maps, show_filters, show_grad_cam
 from cnnkit.viz.training import plot_confusion_matrix, plot_history, show_predictions
+from cnnkit.viz.video import (
+    animate_clips,
+    clip_to_gif,
+    plot_temporal_saliency,
+    show_filmstrip,
+    show_space_time,
+    show_temporal_filters,
+    space_time_slice,
+)
 
 __all__ = [
+    "animate_clips",
+    "clip_to_gif",
+    "plot_temporal_saliency",
+    "show_filmstrip",
+    "show_space_time",
+    "show_temporal_filters",
+    "space_time_slice",
     "DPI",
     "bar_chart",
     "draw_receptive_fields",
