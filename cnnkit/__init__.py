@@ -7,6 +7,7 @@ Submodules:
     ops      NumPy reference implementations (convolution, im2col, output sizes)
     checks   "check yourself" assertions with Expected/Received messages
     viz      plots: every function takes ``ax=None`` and returns the Figure
+    detection boxes, anchors, NMS, a one-stage Detector, COCO-style AP
     models   the model registry: ``create_model(name)``, ``list_models()``
     train    compile / fit / evaluate recipes on top of ``model.fit``
     analysis receptive fields, parameters and MACs per layer, feature maps, Grad-CAM
@@ -18,7 +19,7 @@ from cnnkit._native_logs import quiet_native_stderr
 with quiet_native_stderr():
     import keras  # noqa: F401  (imports the backend once, without its C++ start-up logs)
 
-from cnnkit import analysis, checks, config, data, device, ops, train, video, viz
+from cnnkit import analysis, checks, config, data, detection, device, ops, train, video, viz
 from cnnkit.models import create_model, list_models, register_model
 
 __version__ = "0.1.0"
@@ -30,6 +31,7 @@ __all__ = [
     "config",
     "create_model",
     "data",
+    "detection",
     "device",
     "list_models",
     "models",

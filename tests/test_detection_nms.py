@@ -77,3 +77,14 @@ def test_box_format_is_respected():
 def test_bad_inputs_raise_clear_errors(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         non_max_suppression(**kwargs)
+
+
+def test_many_boxes_across_blocks_match_the_reference():
+    # 600 boxes: ten blocks of 64, with suppression chains crossing block boundaries.
+    rng = np.random.default_rng(42)
+    boxes = _clustered_boxes(rng, 600)
+    scores = rng.random(600)
+    classes = rng.integers(0, 2, size=600)
+    for cls in (None, classes):
+        kept = non_max_suppression(boxes, scores, cls, iou_threshold=0.4, max_detections=None)
+        assert kept.tolist() == greedy_nms_reference(boxes, scores, cls, iou_threshold=0.4, max_detections=None)

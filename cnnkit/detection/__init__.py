@@ -38,6 +38,8 @@ from cnnkit.detection.boxes import (
     iou_matrix,
     iou_matrix_numpy,
 )
+from cnnkit.detection.detector import Detector
+from cnnkit.detection.losses import detection_loss, giou, giou_loss, sigmoid_focal_loss, smooth_l1
 from cnnkit.detection.metrics import DetectionMetrics, evaluate
 from cnnkit.detection.nms import greedy_nms_reference, non_max_suppression
 
@@ -47,17 +49,23 @@ __all__ = [
     "IGNORE",
     "AnchorGenerator",
     "DetectionMetrics",
+    "Detector",
     "box_area",
     "check_boxes",
     "clip_boxes",
     "convert_format",
     "decode",
+    "detection_loss",
     "encode",
     "encode_targets",
     "evaluate",
+    "giou",
+    "giou_loss",
     "greedy_nms_reference",
     "iou_matrix",
     "iou_matrix_numpy",
     "match_anchors",
     "non_max_suppression",
+    "sigmoid_focal_loss",
+    "smooth_l1",
 ]

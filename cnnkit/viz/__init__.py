@@ -25,6 +25,14 @@ from cnnkit.viz.core import (
     show_images,
     show_kernel,
 )
+from cnnkit.viz.detection import (
+    draw_boxes,
+    plot_ap_vs_iou,
+    plot_pr_curves,
+    show_anchors,
+    show_detection_grid,
+    show_detections,
+)
 from cnnkit.viz.inspect import draw_receptive_fields, show_feature_maps, show_filters, show_grad_cam
 from cnnkit.viz.training import plot_confusion_matrix, plot_history, show_predictions
 from cnnkit.viz.video import (
@@ -38,6 +46,12 @@ from cnnkit.viz.video import (
 )
 
 __all__ = [
+    "draw_boxes",
+    "plot_ap_vs_iou",
+    "plot_pr_curves",
+    "show_anchors",
+    "show_detection_grid",
+    "show_detections",
     "animate_clips",
     "clip_to_gif",
     "plot_temporal_saliency",

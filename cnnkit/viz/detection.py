@@ -1,0 +1,245 @@
+"""Detection plots: boxes with labels and scores, ground truth vs predictions, anchors, PR curves.
+
+Boxes are ``"xyxy"`` pixels by default (``box_format=`` takes any named
+format); images are drawn so that pixel ``(i, j)`` covers ``[j, j+1) x [i, i+1)``,
+the convention of :mod:`cnnkit.detection.boxes`, so a box drawn on an image
+lines up with the pixels it was computed from.
+
+Ground truth is drawn dashed white, predictions solid in one colour per class
+with ``"name 0.93"`` labels.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Rectangle
+
+from cnnkit.viz.core import grid_axes, new_axes, show_image
+
+GT_STYLE = {"edgecolor": "white", "linestyle": (0, (3, 2)), "linewidth": 1.2}
+
+
+def _class_color(k: int):
+    return plt.get_cmap("tab10")(int(k) % 10)
+
+
+def _as_xyxy(boxes, box_format: str, image_shape) -> np.ndarray:
+    boxes = np.asarray(boxes, dtype=np.float32)
+    boxes = boxes.reshape(0, 4) if boxes.size == 0 else boxes
+    if boxes.ndim != 2 or boxes.shape[-1] != 4:
+        raise ValueError(f"boxes must have shape (N, 4); received shape {boxes.shape}.")
+    if box_format == "xyxy" or len(boxes) == 0:
+        from cnnkit.detection.boxes import check_boxes
+
+        return np.asarray(check_boxes(boxes, box_format))
+    from cnnkit.detection.boxes import convert_format
+
+    return np.asarray(convert_format(boxes, box_format, "xyxy", image_shape))
+
+
+def _show_background(image, ax, figsize):
+    """Draw the image with pixel-edge coordinates (or an empty frame for an ``(H, W)`` shape)."""
+    if np.ndim(image) == 1 or (isinstance(image, tuple) and len(image) in (2, 3)):
+        height, width = image[:2]
+        fig, ax = new_axes(ax, figsize)
+        ax.set_xlim(0, width)
+        ax.set_ylim(height, 0)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return fig, ax, (height, width)
+    fig = show_image(image, ax=ax, figsize=figsize)
+    ax = ax or fig.axes[0]
+    height, width = np.shape(image)[:2]
+    ax.images[-1].set_extent((0, width, height, 0))
+    return fig, ax, (height, width)
+
+
+def draw_boxes(image, boxes, classes=None, scores=None, class_names=None, ax=None, box_format: str = "xyxy",
+               color=None, ground_truth: bool = False, title: str | None = None, fontsize: float = 7,
+               figsize=(3.0, 3.0)):
+    """Draw boxes on an image, labelled with class names and scores.
+
+    Args:
+        image: ``(H, W)``, ``(H, W, 1)`` or ``(H, W, 3)``; or an ``(H, W)`` shape tuple for an empty frame.
+        boxes: ``(N, 4)`` in ``box_format``.
+        classes: ``(N,)`` class ids (colours and labels), or ``None``.
+        scores: ``(N,)`` scores written next to the labels, or ``None``.
+        class_names: names of the class ids.
+        ax: axes to draw into (``None``: a new figure).
+        box_format: format of ``boxes``.
+        color: one colour for every box (default: one per class).
+        ground_truth: draw dashed white boxes without labels (for the truth under predictions).
+        title: panel title.
+
+    Returns:
+        The Figure.
+
+    Example:
+        >>> draw_boxes(scenes.images[0], scenes.boxes[0][:2], scenes.classes[0][:2], class_names=scenes.class_names);
+    """
+    fig, ax, shape = _show_background(image, ax, figsize)
+    xyxy = _as_xyxy(boxes, box_format, shape)
+    n = len(xyxy)
+    for name, values in (("classes", classes), ("scores", scores)):
+        if values is not None and len(np.ravel(values)) != n:
+            raise ValueError(f"{name} must have one entry per box ({n}); received {len(np.ravel(values))}.")
+    classes = None if classes is None else np.ravel(classes).astype(int)
+    for i, (x1, y1, x2, y2) in enumerate(xyxy):
+        k = None if classes is None else classes[i]
+        if k is not None and k < 0:  # padding row
+            continue
+        if ground_truth:
+            ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, **GT_STYLE))
+            continue
+        edge = color or (_class_color(k) if k is not None else "yellow")
+        ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=edge, linewidth=1.4))
+        label = "" if k is None else (class_names[k] if class_names is not None else str(k))
+        if scores is not None:
+            label = f"{label} {float(np.ravel(scores)[i]):.2f}".strip()
+        if label:
+            ax.text(x1, y1, label, fontsize=fontsize, color="black", va="bottom", ha="left", clip_on=True,
+                    bbox={"facecolor": edge, "alpha": 0.8, "pad": 0.5, "edgecolor": "none"})
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def show_detections(image, prediction=None, ground_truth=None, class_names=None, ax=None, score_threshold: float = 0.0,
+                    box_format: str = "xyxy", title: str | None = None, figsize=(3.0, 3.0)):
+    """Ground truth (dashed white) and predictions (coloured, with scores) on one image.
+
+    Args:
+        image: the image.
+        prediction: ``{"boxes", "classes", "scores"}`` for this image, or ``None``.
+        ground_truth: ``{"boxes", "classes"}`` for this image, or ``None``.
+        class_names: names of the class ids.
+        score_threshold: hide predictions scoring below this.
+
+    Returns:
+        The Figure.
+    """
+    fig, ax, _ = _show_background(image, ax, figsize)
+    if ground_truth is not None:
+        draw_boxes(image, ground_truth["boxes"], ground_truth["classes"], ax=ax, box_format=box_format,
+                   ground_truth=True)
+    if prediction is not None:
+        keep = np.asarray(prediction["scores"]) >= score_threshold
+        draw_boxes(image, np.asarray(prediction["boxes"])[keep], np.asarray(prediction["classes"])[keep],
+                   np.asarray(prediction["scores"])[keep], class_names, ax=ax, box_format=box_format)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def show_detection_grid(images, predictions=None, ground_truth=None, class_names=None, titles=None,
+                        score_threshold: float = 0.3, ncols: int = 4, axes=None, panel_size: float = 2.4,
+                        suptitle: str | None = None):
+    """:func:`show_detections` for several images in a grid.
+
+    Args:
+        images: a sequence of images.
+        predictions, ground_truth: lists of per-image dicts (or ``None``).
+        titles: one title per panel, or ``None``.
+        score_threshold: hide predictions scoring below this.
+
+    Returns:
+        The Figure.
+    """
+    images = list(images)
+    for name, items in (("predictions", predictions), ("ground_truth", ground_truth), ("titles", titles)):
+        if items is not None and len(items) != len(images):
+            raise ValueError(f"{name} must have one entry per image ({len(images)}); received {len(items)}.")
+    fig, flat = grid_axes(len(images), ncols, axes, panel_size)
+    for i, ax in enumerate(flat):
+        show_detections(images[i], None if predictions is None else predictions[i],
+                        None if ground_truth is None else ground_truth[i], class_names, ax=ax,
+                        score_threshold=score_threshold, title=None if titles is None else titles[i])
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    return fig
+
+
+def show_anchors(image, anchors: dict, cells=None, highlight=None, ax=None, title: str | None = None,
+                 figsize=(3.2, 3.2)):
+    """Anchor centres of every pyramid level, the anchors of one cell per level, and chosen anchors.
+
+    Args:
+        image: an image, or an ``(H, W)`` shape for an empty frame.
+        anchors: ``{"P3": (N3, 4), ...}`` from :class:`cnnkit.detection.AnchorGenerator`.
+        cells: ``{"P3": (x, y), ...}`` pixel positions whose nearest cell's anchors
+            are drawn in full (default: the image centre on every level).
+        highlight: ``(M, 4)`` ``"xyxy"`` anchors to draw in addition (e.g. the
+            ones matched to a ground-truth box), or ``None``.
+
+    Returns:
+        The Figure.
+    """
+    if not isinstance(anchors, dict) or not anchors:
+        raise ValueError("anchors must be a dict {'P3': (N, 4), ...} from AnchorGenerator(...)(image_shape); "
+                         f"received {type(anchors).__name__}.")
+    fig, ax, (height, width) = _show_background(image, ax, figsize)
+    for i, (level, boxes) in enumerate(anchors.items()):
+        boxes = np.asarray(boxes, dtype=np.float32)
+        centers = (boxes[:, :2] + boxes[:, 2:]) / 2
+        color = plt.get_cmap("tab10")(i + 1)
+        unique = np.unique(np.round(centers, 3), axis=0)
+        ax.scatter(unique[:, 0], unique[:, 1], s=3 + 3 * i, color=color, label=level, zorder=3)
+        target = np.asarray((cells or {}).get(level, (width / 2, height / 2)), dtype=np.float32)
+        nearest = unique[np.argmin(np.sum((unique - target) ** 2, axis=1))]
+        for x1, y1, x2, y2 in boxes[np.all(np.isclose(centers, nearest, atol=1e-3), axis=1)]:
+            ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=color, linewidth=1.2))
+    if highlight is not None:
+        for x1, y1, x2, y2 in np.asarray(highlight, dtype=np.float32).reshape(-1, 4):
+            ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor="red", linewidth=1.0))
+    ax.set_xlim(min(0, ax.get_xlim()[0]), max(width, ax.get_xlim()[1]))
+    ax.legend(fontsize=7, loc="upper right", markerscale=1.5, framealpha=0.7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def plot_pr_curves(metrics, iou_threshold: float = 0.5, ax=None, figsize=(4.0, 3.2)):
+    """Precision-recall curve of every class at one IoU threshold, from :func:`cnnkit.detection.evaluate`.
+
+    The curves are COCO's interpolated precision at the 101 recall points; the
+    legend gives each class's AP at that threshold (the area under its curve).
+
+    Returns:
+        The Figure.
+    """
+    thresholds = np.asarray(metrics.iou_thresholds)
+    t = int(np.argmin(np.abs(thresholds - iou_threshold)))
+    if abs(thresholds[t] - iou_threshold) > 1e-6:
+        raise ValueError(f"iou_threshold must be one of {np.round(thresholds, 2).tolist()}; received {iou_threshold!r}.")
+    fig, ax = new_axes(ax, figsize)
+    for k, name in enumerate(metrics.class_names):
+        curve = metrics.precision[t, :, k]
+        if np.all(curve < 0):
+            continue  # no ground truth of this class
+        ax.plot(metrics.recall_points, curve, color=_class_color(k), label=f"{name} (AP {curve.mean():.2f})")
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.01), ylim=(0, 1.02),
+           title=f"precision-recall at IoU {thresholds[t]:.2f}")
+    ax.title.set_fontsize(10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def plot_ap_vs_iou(metrics, ax=None, figsize=(4.0, 3.0)):
+    """AP (mean over classes) at each IoU threshold 0.50..0.95: how fast AP falls as boxes must fit tighter.
+
+    Returns:
+        The Figure.
+    """
+    fig, ax = new_axes(ax, figsize)
+    precision = np.asarray(metrics.precision)
+    values = [float(p[p > -1].mean()) if np.any(p > -1) else 0.0 for p in precision]
+    ax.plot(metrics.iou_thresholds, values, marker="o", markersize=4)
+    ax.axhline(metrics.AP, color="gray", linestyle="--", linewidth=1, label=f"AP@[.5:.95] = {metrics.AP:.3f}")
+    ax.set(xlabel="IoU threshold", ylabel="AP", ylim=(0, 1.02), title="AP as the required overlap rises")
+    ax.title.set_fontsize(10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
