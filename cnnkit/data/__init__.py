@@ -10,6 +10,7 @@ name               what                                            offline?
 ``audio``          synthetic sound clips (waveforms), 6 classes    yes
 ``motifs``         token sequences hiding a local motif, 4 classes yes
 ``far_match``      token sequences: is the first = the last token? yes
+``scene_masks``    synthetic scenes with per-pixel class masks     yes
 ``motion_clips``   moving-dot clips, label = direction of motion   yes
 =================  ==============================================  ==========
 
@@ -42,6 +43,7 @@ from cnnkit.data.digits import load_digits
 from cnnkit.data.images import list_images, load_image
 from cnnkit.data.online import load_cifar10, load_fashion_mnist
 from cnnkit.data.scenes import Scenes, make_scenes, pad_targets
+from cnnkit.data.segmentation import load_coins_mask, load_scene_masks, semantic_masks
 from cnnkit.data.sequences import (
     load_far_match_task,
     load_motif_task,
@@ -59,6 +61,7 @@ LOADERS = {
     "audio": load_audio,
     "motifs": load_motif_task,
     "far_match": load_far_match_task,
+    "scene_masks": load_scene_masks,
     "motion_clips": load_motion_clips,
 }
 
@@ -88,6 +91,8 @@ __all__ = [
     "load_image",
     "load_shapes",
     "load_audio",
+    "load_coins_mask",
+    "load_scene_masks",
     "load_far_match_task",
     "load_motif_task",
     "load_motion_clips",
@@ -107,6 +112,7 @@ __all__ = [
     "pad_targets",
     "Scenes",
     "render_alpha",
+    "semantic_masks",
     "split_off",
     "stratified_split",
 ]

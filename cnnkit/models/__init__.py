@@ -11,6 +11,7 @@ from cnnkit.models import (  # noqa: F401
     resnet,
     sequence,
     simple_cnn,
+    unet,
     vgg,
     video,
     vit,

@@ -34,6 +34,14 @@ from cnnkit.viz.detection import (
     show_detections,
 )
 from cnnkit.viz.inspect import draw_receptive_fields, show_feature_maps, show_filters, show_grad_cam
+from cnnkit.viz.segmentation import (
+    class_colors,
+    colorize_mask,
+    overlay_mask,
+    plot_class_iou,
+    show_mask,
+    show_segmentation,
+)
 from cnnkit.viz.training import plot_confusion_matrix, plot_history, show_predictions
 from cnnkit.viz.video import (
     animate_clips,
@@ -52,6 +60,12 @@ __all__ = [
     "show_anchors",
     "show_detection_grid",
     "show_detections",
+    "class_colors",
+    "colorize_mask",
+    "overlay_mask",
+    "plot_class_iou",
+    "show_mask",
+    "show_segmentation",
     "animate_clips",
     "clip_to_gif",
     "plot_temporal_saliency",

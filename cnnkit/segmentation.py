@@ -1,0 +1,403 @@
+"""Semantic segmentation: per-pixel losses, and the metrics that judge a predicted mask.
+
+A segmentation model outputs one score per class *per pixel*: logits of shape
+``(batch, H, W, classes)``; the labels are a mask of class ids ``(batch, H, W)``
+(0 = background in the course's data sets). Everything here follows from
+treating each pixel as one classification:
+
+==========================  ==========================================================
+name                        what it is
+==========================  ==========================================================
+:func:`pixel_cross_entropy` Keras's sparse cross-entropy, averaged over every pixel
+:class:`DiceLoss`           1 - soft Dice per class (overlap of probabilities and mask)
+:class:`CrossEntropyDice`   the sum of the two (the usual U-Net / nnU-Net recipe)
+:func:`confusion_matrix`    ``[true class, predicted class]`` pixel counts
+:func:`iou_per_class`       ``TP / (TP + FP + FN)`` of each class, from the confusion
+:func:`mean_iou`            mean over the classes present (Keras's ``MeanIoU``)
+:func:`pixel_accuracy`      fraction of pixels labelled right
+:func:`segmentation_metrics` ``keras.metrics`` for ``compile``: mean IoU and pixel accuracy
+:func:`evaluate`            predict a set; all of the above in an :class:`SegmentationEvaluation`
+==========================  ==========================================================
+
+Why IoU and not pixel accuracy: background covers most pixels, so a model that
+predicts "background" everywhere already scores a high pixel accuracy, while
+its IoU for every object class is 0. Mean IoU weighs each class the same.
+
+The NumPy metrics are the reference; :func:`segmentation_metrics` gives the
+Keras ones that run inside ``model.fit``, and the tests check that both agree.
+
+Example:
+    >>> import numpy as np
+    >>> y_true = np.array([[0, 0, 1, 1]])
+    >>> y_pred = np.array([[0, 1, 1, 1]])
+    >>> iou_per_class(confusion_matrix(y_true, y_pred, 2)).tolist()   # class 0: 1/2, class 1: 2/3
+    [0.5, 0.6666666666666666]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from keras import ops
+
+from cnnkit.data.core import check_positive_int
+
+# ---------------------------------------------------------------- losses
+
+
+def pixel_cross_entropy(from_logits: bool = True, ignore_class: int | None = None):
+    """Per-pixel cross-entropy: Keras's ``SparseCategoricalCrossentropy``, averaged over all pixels.
+
+    Keras's sparse cross-entropy already treats every leading axis as a batch
+    axis, so an integer mask ``(batch, H, W)`` against logits
+    ``(batch, H, W, classes)`` gives ``-log softmax(logits)[label]`` at each
+    pixel, averaged over pixels and images. Nothing needs reimplementing; this
+    function only names the recipe.
+
+    Args:
+        from_logits: the model outputs raw scores (every cnnkit segmenter does).
+        ignore_class: a label id whose pixels do not count (e.g. 255 for "void").
+
+    Returns:
+        A ``keras.losses.SparseCategoricalCrossentropy``.
+
+    Example:
+        >>> loss = pixel_cross_entropy()
+        >>> float(loss(np.zeros((1, 2, 2)), np.zeros((1, 2, 2, 4))))   # uniform over 4 classes: log 4
+        1.386...
+    """
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, ignore_class=ignore_class,
+                                                      name="pixel_cross_entropy")
+
+
+def _check_smooth(smooth) -> float:
+    if isinstance(smooth, bool) or not isinstance(smooth, (int, float)) or smooth < 0:
+        raise ValueError(f"smooth must be a non-negative number; received {smooth!r}.")
+    return float(smooth)
+
+
+def _soft_dice_per_class(y_true, y_pred, from_logits: bool, smooth: float):
+    """(batch, classes) soft Dice of each class in each image."""
+    y_pred = ops.convert_to_tensor(y_pred)
+    num_classes = y_pred.shape[-1]
+    probs = ops.softmax(y_pred, axis=-1) if from_logits else y_pred
+    onehot = ops.one_hot(ops.cast(y_true, "int32"), num_classes, dtype=probs.dtype)
+    spatial = tuple(range(1, len(probs.shape) - 1))
+    intersection = ops.sum(probs * onehot, axis=spatial)
+    total = ops.sum(probs, axis=spatial) + ops.sum(onehot, axis=spatial)
+    return (2.0 * intersection + smooth) / (total + smooth)
+
+
+@keras.saving.register_keras_serializable(package="cnnkit")
+class DiceLoss(keras.losses.Loss):
+    """``1 - soft Dice``, averaged over the classes: a loss that measures overlap, not pixel counts.
+
+    For class ``c`` in one image, with ``p`` the predicted probabilities and
+    ``t`` the one-hot mask, ``Dice_c = (2 * sum(p * t) + smooth) / (sum(p) + sum(t) + smooth)``
+    (sums over the pixels). The loss of an image is ``1 - mean_c Dice_c``.
+    A small object counts as much as the background, which is why Dice helps
+    when classes are rare; ``smooth`` keeps a class that is absent from an image
+    (and predicted absent) at Dice 1 instead of 0/0.
+
+    Args:
+        from_logits: ``y_pred`` are logits (softmax is applied) rather than probabilities.
+        smooth: added to numerator and denominator (1.0, as in V-Net implementations).
+        include_background: average over class 0 too; ``False`` averages over classes 1.. only.
+        reduction, name: as for every ``keras.losses.Loss``.
+
+    Input shape:
+        ``y_true`` integer mask ``(batch, H, W)``; ``y_pred`` ``(batch, H, W, classes)``.
+
+    Output shape:
+        A scalar (one value per image before the reduction).
+
+    Example:
+        >>> loss = DiceLoss()
+        >>> perfect = np.eye(3)[[[0, 1], [2, 2]]][None] * 100.0     # confident and right
+        >>> round(float(loss(np.array([[[0, 1], [2, 2]]]), perfect)), 6)
+        0.0
+    """
+
+    def __init__(self, from_logits: bool = True, smooth: float = 1.0, include_background: bool = True,
+                 reduction="sum_over_batch_size", name: str = "dice_loss", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if not isinstance(from_logits, bool):
+            raise ValueError(f"from_logits must be True or False; received {from_logits!r}.")
+        if not isinstance(include_background, bool):
+            raise ValueError(f"include_background must be True or False; received {include_background!r}.")
+        self.from_logits = from_logits
+        self.smooth = _check_smooth(smooth)
+        self.include_background = include_background
+
+    def call(self, y_true, y_pred):
+        dice = _soft_dice_per_class(y_true, y_pred, self.from_logits, self.smooth)
+        if not self.include_background:
+            dice = dice[:, 1:]
+        return 1.0 - ops.mean(dice, axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(from_logits=self.from_logits, smooth=self.smooth, include_background=self.include_background)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="cnnkit")
+class CrossEntropyDice(keras.losses.Loss):
+    """Per-pixel cross-entropy plus ``dice_weight`` times the Dice loss (the usual U-Net recipe).
+
+    Cross-entropy gives smooth, per-pixel gradients from the first step;
+    Dice keeps small and rare classes from being drowned by the background.
+
+    Args:
+        dice_weight: weight of the Dice term (0 gives plain cross-entropy).
+        from_logits, smooth, include_background: as in :class:`DiceLoss`.
+
+    Input shape:
+        ``y_true`` integer mask ``(batch, H, W)``; ``y_pred`` ``(batch, H, W, classes)``.
+
+    Output shape:
+        A scalar (one value per image before the reduction).
+
+    Example:
+        >>> model.compile(optimizer="adam", loss=CrossEntropyDice(dice_weight=1.0))   # doctest: +SKIP
+    """
+
+    def __init__(self, dice_weight: float = 1.0, from_logits: bool = True, smooth: float = 1.0,
+                 include_background: bool = True, reduction="sum_over_batch_size",
+                 name: str = "cross_entropy_dice", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if isinstance(dice_weight, bool) or not isinstance(dice_weight, (int, float)) or dice_weight < 0:
+            raise ValueError(f"dice_weight must be a non-negative number; received {dice_weight!r}.")
+        self.dice_weight = float(dice_weight)
+        self._dice = DiceLoss(from_logits=from_logits, smooth=smooth, include_background=include_background)
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.convert_to_tensor(y_pred)
+        ce = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=self._dice.from_logits)
+        per_image_ce = ops.mean(ce, axis=tuple(range(1, len(ce.shape))))
+        return per_image_ce + self.dice_weight * self._dice.call(y_true, y_pred)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(dice_weight=self.dice_weight, from_logits=self._dice.from_logits, smooth=self._dice.smooth,
+                      include_background=self._dice.include_background)
+        return config
+
+
+# ---------------------------------------------------------------- metrics (NumPy reference)
+
+
+def _check_masks(y_true, y_pred, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must be masks of the same shape (class ids, e.g. (batch, H, W)); received "
+            f"{y_true.shape} and {y_pred.shape}. Take argmax over the class axis of logits first."
+        )
+    for name, mask in (("y_true", y_true), ("y_pred", y_pred)):
+        if mask.size and (not np.issubdtype(mask.dtype, np.integer) or mask.min() < 0 or mask.max() >= num_classes):
+            low, high = (mask.min(), mask.max()) if mask.size else (None, None)
+            raise ValueError(f"{name} must hold integer class ids in [0, {num_classes - 1}]; received dtype "
+                             f"{mask.dtype} with values from {low} to {high}.")
+    return y_true.reshape(-1).astype(np.int64), y_pred.reshape(-1).astype(np.int64)
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
+    """``(classes, classes)`` pixel counts: entry ``[i, j]`` = pixels of class ``i`` predicted as ``j``.
+
+    Args:
+        y_true, y_pred: integer masks of the same shape (any number of axes).
+        num_classes: number of classes (background included).
+
+    Example:
+        >>> confusion_matrix([[0, 0, 1, 1]], [[0, 1, 1, 1]], 2).tolist()
+        [[1, 1], [0, 2]]
+    """
+    num_classes = check_positive_int(num_classes, "num_classes")
+    y_true, y_pred = _check_masks(y_true, y_pred, num_classes)
+    flat = np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes)
+    return flat.reshape(num_classes, num_classes)
+
+
+def iou_per_class(confusion) -> np.ndarray:
+    """IoU of each class, ``TP / (TP + FP + FN)``, from a confusion matrix; NaN for a class never seen.
+
+    A class that appears neither in the labels nor in the predictions has no
+    IoU (0 / 0): it is NaN here and left out of :func:`mean_iou`, exactly as
+    ``keras.metrics.MeanIoU`` leaves it out.
+
+    Example:
+        >>> iou_per_class(np.array([[1, 1, 0], [0, 2, 0], [0, 0, 0]])).round(3).tolist()
+        [0.5, 0.667, nan]
+    """
+    confusion = np.asarray(confusion, dtype=np.float64)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+        raise ValueError(f"confusion must be a square (classes, classes) matrix; received shape {confusion.shape}.")
+    tp = np.diag(confusion)
+    union = confusion.sum(axis=0) + confusion.sum(axis=1) - tp
+    return np.divide(tp, union, out=np.full_like(tp, np.nan), where=union > 0)
+
+
+def mean_iou(y_true, y_pred, num_classes: int) -> float:
+    """Mean of the per-class IoUs over the classes that occur (the value of ``keras.metrics.MeanIoU``).
+
+    Args:
+        y_true, y_pred: integer masks of the same shape.
+        num_classes: number of classes (background included).
+
+    Example:
+        >>> round(mean_iou([[0, 0, 1, 1]], [[0, 1, 1, 1]], 2), 4)     # (1/2 + 2/3) / 2
+        0.5833
+    """
+    ious = iou_per_class(confusion_matrix(y_true, y_pred, num_classes))
+    return float(np.nanmean(ious)) if np.any(~np.isnan(ious)) else float("nan")
+
+
+def pixel_accuracy(y_true, y_pred) -> float:
+    """Fraction of pixels whose predicted class equals the label.
+
+    Example:
+        >>> pixel_accuracy([[0, 0, 1, 1]], [[0, 1, 1, 1]])
+        0.75
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.size == 0:
+        raise ValueError(f"y_true and y_pred must be non-empty masks of the same shape; received {y_true.shape} "
+                         f"and {y_pred.shape}.")
+    return float(np.mean(y_true == y_pred))
+
+
+def segmentation_metrics(num_classes: int) -> list:
+    """Keras metrics for ``model.compile`` on logits ``(batch, H, W, classes)``: ``mean_iou`` and ``accuracy``.
+
+    ``keras.metrics.MeanIoU`` with ``sparse_y_pred=False`` takes the argmax of
+    the logits and accumulates a confusion matrix over the whole epoch, so its
+    value is the data set's mean IoU (not an average of per-batch values).
+    Early stopping on ``"val_mean_iou"`` knows higher is better.
+
+    Example:
+        >>> model.compile("adam", loss=pixel_cross_entropy(), metrics=segmentation_metrics(7))  # doctest: +SKIP
+    """
+    num_classes = check_positive_int(num_classes, "num_classes")
+    return [keras.metrics.MeanIoU(num_classes, sparse_y_pred=False, name="mean_iou"),
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+
+# ---------------------------------------------------------------- evaluating a model
+
+
+@dataclass(repr=False)
+class SegmentationEvaluation:
+    """How well a segmenter labels a set of images, class by class and image by image.
+
+    Attributes:
+        confusion: ``(classes, classes)`` pixel counts; row = true class, column = predicted.
+        iou: IoU of each class (NaN for a class absent from labels and predictions).
+        class_names: one name per class.
+        y_true, y_pred: the masks ``(N, H, W)`` and the predicted masks.
+        image_miou: mean IoU of each image on its own (for finding failure cases).
+    """
+
+    confusion: np.ndarray
+    iou: np.ndarray
+    class_names: list
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    image_miou: np.ndarray
+
+    @property
+    def mean_iou(self) -> float:
+        """Mean IoU over the classes that occur: the headline number."""
+        return float(np.nanmean(self.iou))
+
+    @property
+    def pixel_accuracy(self) -> float:
+        return float(np.trace(self.confusion) / max(self.confusion.sum(), 1))
+
+    @property
+    def worst(self) -> np.ndarray:
+        """Image indices sorted from the lowest per-image mean IoU up."""
+        return np.argsort(self.image_miou, kind="stable")
+
+    def plot(self, ax=None, **kwargs):
+        """Per-class IoU bars (see :func:`cnnkit.viz.plot_class_iou`); returns the Figure."""
+        from cnnkit.viz.segmentation import plot_class_iou
+
+        return plot_class_iou(self.iou, self.class_names, ax=ax, **kwargs)
+
+    def __str__(self) -> str:
+        width = max(8, *(len(n) for n in self.class_names))
+        pixels = self.confusion.sum(axis=1)
+        lines = [f"{'class':<{width}}    IoU  pixels"]
+        lines += [f"{name:<{width}}  {iou:5.3f}  {int(n):6d}" for name, iou, n in zip(self.class_names, self.iou, pixels)]
+        lines.append(f"mean IoU {self.mean_iou:.4f}   pixel accuracy {self.pixel_accuracy:.4f}   "
+                     f"({len(self.y_true)} images)")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def per_image_mean_iou(y_true, y_pred, num_classes: int) -> np.ndarray:
+    """``(N,)`` mean IoU of each image on its own, vectorised (one confusion matrix per image).
+
+    Example:
+        >>> per_image_mean_iou(np.array([[[0, 1]], [[1, 1]]]), np.array([[[0, 1]], [[0, 1]]]), 2).tolist()
+        [1.0, 0.5]
+    """
+    num_classes = check_positive_int(num_classes, "num_classes")
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    flat_true, flat_pred = _check_masks(y_true, y_pred, num_classes)
+    n = len(y_true)
+    image = np.repeat(np.arange(n), flat_true.size // max(n, 1))
+    counts = np.bincount((image * num_classes + flat_true) * num_classes + flat_pred,
+                         minlength=n * num_classes * num_classes).reshape(n, num_classes, num_classes)
+    tp = np.diagonal(counts, axis1=1, axis2=2).astype(np.float64)
+    union = counts.sum(axis=1) + counts.sum(axis=2) - tp
+    iou = np.divide(tp, union, out=np.full_like(tp, np.nan), where=union > 0)
+    return np.nanmean(iou, axis=1)
+
+
+def predict_masks(model, x, batch_size: int = 64) -> np.ndarray:
+    """Predicted class ids ``(N, H, W)``: argmax of the model's logits, batch by batch.
+
+    Taking the argmax per batch keeps only one int per pixel in memory, not one float per class.
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
+    x = np.asarray(x)
+    out = [np.argmax(np.asarray(model.predict_on_batch(x[i:i + batch_size])), axis=-1)
+           for i in range(0, len(x), batch_size)]
+    return np.concatenate(out).astype(np.int32)
+
+
+def evaluate(model, x, y, class_names=None, batch_size: int = 64) -> SegmentationEvaluation:
+    """Predict ``x`` and measure per-class IoU, mean IoU, pixel accuracy and per-image mean IoU.
+
+    Args:
+        model: a segmenter whose output is logits ``(batch, H, W, classes)``.
+        x: images ``(N, H, W, C)``.
+        y: integer masks ``(N, H, W)``.
+        class_names: one name per class (default ``"0"``, ``"1"``, ...).
+        batch_size: prediction batch size.
+
+    Returns:
+        A :class:`SegmentationEvaluation`; ``print(result)`` shows the per-class table,
+        ``result.plot()`` the IoU bars.
+
+    Example:
+        >>> result = evaluate(model, data.x_test, data.y_test, data.class_names)   # doctest: +SKIP
+        >>> result.mean_iou                                                        # doctest: +SKIP
+    """
+    y = np.asarray(y)
+    if np.ndim(x) != 4 or y.shape != np.shape(x)[:3]:
+        raise ValueError(f"Expected images (N, H, W, C) and masks (N, H, W) of matching size; received "
+                         f"{np.shape(x)} and {y.shape}.")
+    num_classes = model.output_shape[-1]
+    names = [str(i) for i in range(num_classes)] if class_names is None else [str(n) for n in class_names]
+    if len(names) != num_classes:
+        raise ValueError(f"class_names must have {num_classes} entries (one per model output); received {len(names)}.")
+    y_pred = predict_masks(model, x, batch_size)
+    confusion = confusion_matrix(y, y_pred, num_classes)
+    return SegmentationEvaluation(confusion=confusion, iou=iou_per_class(confusion), class_names=names,
+                                  y_true=y, y_pred=y_pred, image_miou=per_image_mean_iou(y, y_pred, num_classes))
