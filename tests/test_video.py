@@ -111,7 +111,8 @@ def test_strides_go_to_the_right_half():
 
 
 def test_config_round_trip_and_keras_file(tmp_path):
-    layer = Conv2Plus1D(8, (3, 5, 5), strides=(1, 2, 2), intermediate_filters=12, activation="relu", name="c21")
+    layer = Conv2Plus1D(8, (3, 5, 5), strides=(1, 2, 2), intermediate_filters=12, activation="relu",
+                        batch_norm_momentum=0.9, name="c21")
     inputs = keras.Input((6, 16, 16, 3))
     model = keras.Model(inputs, layer(inputs))
     again = Conv2Plus1D.from_config(layer.get_config())
@@ -120,7 +121,7 @@ def test_config_round_trip_and_keras_file(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)))
-    assert loaded.get_layer("c21").intermediate_width == 12
+    assert loaded.get_layer("c21").intermediate_width == 12 and loaded.get_layer("c21").norm.momentum == 0.9
 
 
 @pytest.mark.parametrize("kwargs, pattern", [
@@ -129,6 +130,7 @@ def test_config_round_trip_and_keras_file(tmp_path):
     ({"filters": 4, "strides": 0}, r"strides must be .*received 0"),
     ({"filters": 4, "padding": "causal"}, r"padding must be 'same' or 'valid'; received 'causal'"),
     ({"filters": 4, "intermediate_filters": -2}, r"intermediate_filters must be a positive integer; received -2"),
+    ({"filters": 4, "batch_norm_momentum": 1.0}, r"batch_norm_momentum must be a number in \[0, 1\); received 1.0"),
 ])
 def test_bad_arguments(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):

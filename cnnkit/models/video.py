@@ -26,6 +26,10 @@ from cnnkit.video import Conv2Plus1D
 
 DEFAULT_CLIP_SHAPE = (8, 32, 32, 1)  # 8 frames of 32x32 grey: the moving-dot clips of notebook 07
 DEFAULT_WIDTHS = (16, 32, 64)
+# Batch norm's moving statistics follow the data with this momentum. Keras's default (0.99)
+# averages over ~100 steps: too slow for trainings of a few hundred steps, whose models then
+# evaluate with statistics that are still mostly their initial values.
+BN_MOMENTUM = 0.9
 
 
 def _check(input_shape, widths, num_classes) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -64,7 +68,7 @@ def _video_convnet(conv, name, num_classes, input_shape, widths, dropout, pool_t
             x = keras.layers.MaxPooling3D(pool, name=f"pool{stage}")(x)
             frames //= pool[0]
         x = conv(width, f"conv{stage + 1}")(x)
-        x = keras.layers.BatchNormalization(name=f"bn{stage + 1}")(x)
+        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{stage + 1}")(x)
         x = keras.layers.ReLU(name=f"relu{stage + 1}")(x)
     x = keras.layers.GlobalAveragePooling3D(name="avg_time_space")(x)
     if dropout:
@@ -147,7 +151,8 @@ def r2plus1d_small(num_classes: int = 4, input_shape=DEFAULT_CLIP_SHAPE, widths=
         raise ValueError(f"temporal_kernel must be a positive int; received {temporal_kernel!r}.")
 
     def conv(width, name):
-        return Conv2Plus1D(width, (temporal_kernel, 3, 3), padding="same", use_bias=False, name=name)
+        return Conv2Plus1D(width, (temporal_kernel, 3, 3), padding="same", use_bias=False,
+                           batch_norm_momentum=BN_MOMENTUM, name=name)
 
     return _video_convnet(conv, "r2plus1d_small", num_classes, input_shape, widths, dropout, pool_time=True)
 
@@ -183,7 +188,7 @@ def cnn_gru(num_classes: int = 4, input_shape=DEFAULT_CLIP_SHAPE, widths=(16, 32
         if stage:
             x = keras.layers.MaxPooling3D((1, 2, 2), name=f"pool{stage}")(x)
         x = keras.layers.Conv3D(width, (1, 3, 3), padding="same", use_bias=False, name=f"conv{stage + 1}")(x)
-        x = keras.layers.BatchNormalization(name=f"bn{stage + 1}")(x)
+        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{stage + 1}")(x)
         x = keras.layers.ReLU(name=f"relu{stage + 1}")(x)
     x = keras.layers.Conv3D(feature_channels, 1, activation="relu", name="squeeze")(x)
     x = keras.layers.Reshape((shape[0], -1), name="frame_features")(x)
