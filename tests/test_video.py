@@ -382,7 +382,8 @@ def test_gif_has_one_image_per_frame_and_clips_side_by_side():
 def test_temporal_filters_and_saliency_plots():
     fig = viz.show_temporal_filters(rand(3, 3, 3, 2, 10), max_filters=4)
     visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(visible) == 12 and [ax.get_title() for ax in visible[:3]] == ["t=0", "t=1", "t=2"]
+    assert len(visible) == 12 and [ax.get_title() for ax in visible[:4]] == [f"filter {f}" for f in range(4)]
+    assert [visible[i].get_ylabel() for i in (0, 4, 8)] == ["t=0", "t=1", "t=2"]
     with pytest.raises(ValueError, match=r"Expected a Conv3D kernel"):
         viz.show_temporal_filters(rand(3, 3, 2, 10))
     fig = viz.plot_temporal_saliency(np.abs(rand(5, 8)), window=(2, 5), title="s")

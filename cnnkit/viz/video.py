@@ -139,7 +139,8 @@ def clip_to_gif(clips, fps: float = 4.0, scale: int = 3, gap: int = 2, path=None
         left = i * (width + gap)
         canvas[:, :, left : left + width] = pixels[i]
     canvas = np.repeat(np.repeat(canvas, scale, axis=1), scale, axis=2)
-    canvas = (canvas * 255 + 0.5).astype(np.uint8)
+    # 32 grey levels are plenty for the eye and keep the GIF small (fewer colours compress better).
+    canvas = (np.round(canvas * 31) * (255 / 31) + 0.5).astype(np.uint8)
     mode = "L" if channels == 1 else "RGB"
     images = [Image.fromarray(frame[..., 0] if channels == 1 else frame, mode=mode) for frame in canvas]
     buffer = io.BytesIO()
@@ -180,17 +181,18 @@ def animate_clips(clips, labels=None, fps: float = 4.0, scale: int = 3):
 
 def show_temporal_filters(kernel, max_filters: int = 8, in_channel: int | None = None, axes=None,
                           panel_size: float = 0.9):
-    """Show 3D convolution kernels as rows of time slices: what each filter looks for, frame by frame.
+    """Show 3D convolution kernels as columns of time slices: what each filter looks for, frame by frame.
 
-    A filter whose pattern shifts from one time slice to the next responds to
-    something moving that way. Each row (one filter) shares one colour scale,
-    centred on zero (red positive, blue negative).
+    One column per filter, one row per time step of the kernel. A filter whose
+    pattern shifts from one time slice to the next responds to something moving
+    that way. Each filter (column) shares one colour scale, centred on zero (red
+    positive, blue negative).
 
     Args:
         kernel: a ``Conv3D`` kernel ``(t, k_h, k_w, C_in, C_out)`` (``layer.get_weights()[0]``).
         max_filters: show the first this many output filters.
         in_channel: show this input channel; ``None`` averages over input channels.
-        axes: ``filters * t`` Axes, or ``None`` for a new figure.
+        axes: ``t * filters`` Axes (row-major), or ``None`` for a new figure.
 
     Returns:
         The Figure.
@@ -205,18 +207,18 @@ def show_temporal_filters(kernel, max_filters: int = 8, in_channel: int | None =
     else:
         raise ValueError(f"in_channel must be None or an int in [0, {kernel.shape[3] - 1}]; received {in_channel!r}.")
     t, filters = kernel.shape[0], min(kernel.shape[-1], max_filters)
-    fig, flat = grid_axes(filters * t, ncols=t, axes=axes, panel_size=panel_size)
+    fig, flat = grid_axes(filters * t, ncols=filters, axes=axes, panel_size=panel_size)
     for f in range(filters):
         limit = float(np.abs(kernel[..., f]).max()) or 1.0
         for step in range(t):
-            ax = flat[f * t + step]
+            ax = flat[step * filters + f]
             ax.imshow(kernel[step, :, :, f], cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-            if f == 0:
-                ax.set_title(f"t={step}", fontsize=8)
             if step == 0:
-                ax.set_ylabel(f"filter {f}", fontsize=8)
+                ax.set_title(f"filter {f}", fontsize=8)
+            if f == 0:
+                ax.set_ylabel(f"t={step}", fontsize=8)
     return fig
 
 
