@@ -108,3 +108,15 @@ def test_tiny_vit_rejects_shapes_it_cannot_embed():
         create_model("tiny_vit", input_shape=(None, None, 3))
     with pytest.raises(ValueError, match=r"must be a multiple of num_heads"):
         create_model("tiny_vit", embed_dim=30, num_heads=4)
+
+
+def test_show_patches_draws_the_grid_and_the_tokens():
+    from cnnkit import viz
+
+    image = np.random.default_rng(0).random((16, 16, 3))
+    fig = viz.show_patches(image, patch_size=4, max_patches=16)
+    left, right = fig.axes[:2]
+    assert len(left.lines) == 3 + 3  # the inner grid lines
+    assert right.images[0].get_array().shape[:2] == (4, 16 * 5)  # 16 patches with a 1-pixel gap each
+    with pytest.raises(ValueError, match=r"must be a multiple of patch_size \(5\)"):
+        viz.show_patches(image, patch_size=5)

@@ -15,6 +15,13 @@ The functions live in topic modules (``core`` for images and charts, and one
 module per later topic); this package re-exports them all.
 """
 
+from cnnkit.viz.beyond import (
+    show_filterbank,
+    show_patches,
+    show_sounds,
+    show_spectrogram,
+    show_waveform,
+)
 from cnnkit.viz.core import (
     DPI,
     bar_chart,
@@ -88,4 +95,9 @@ __all__ = [
     "show_images",
     "show_kernel",
     "show_predictions",
+    "show_filterbank",
+    "show_patches",
+    "show_sounds",
+    "show_spectrogram",
+    "show_waveform",
 ]
