@@ -85,7 +85,7 @@ def build(name: str, shape: tuple | None = None, **kwargs):
 
 
 def test_every_family_of_the_course_is_registered():
-    families = {"lenet5", "vgg_small", "resnet_small", "mobilenet_small", "efficientnet_small"}
+    families = {"lenet5", "simple_cnn", "vgg_small", "resnet_small", "mobilenet_small", "efficientnet_small"}
     missing = families - set(MODELS)
     assert not missing, f"list_models() misses {sorted(missing)}; it has {MODELS}"
 
@@ -170,6 +170,8 @@ PUBLISHED = [
      "MobileNetV2 1.0: Sandler et al. 2018 (3.4M); torchvision mobilenet_v2 weights table: 3,504,872"),
     ("efficientnet_small", dict(phi=0), (224, 224, 3), 1000, 5_288_548,
      "EfficientNet-B0: Tan & Le 2019 (5.3M); torchvision efficientnet_b0 weights table: 5,288,548"),
+    ("simple_cnn", dict(), (32, 32, 3), 10, 620_362,
+     "the seed's PyTorch SimpleCNN (CIFAR-10 style, 10 classes): 620,362"),
     ("lenet5", dict(), (32, 32, 1), 10, lenet5_formula(10),
      "LeNet-5 (LeCun et al. 1998) with full C3 connections: 61,706 by the layer formula"),
 ]

@@ -15,6 +15,7 @@ The functions live in topic modules (``core`` for images and charts, and one
 module per later topic); this package re-exports them all.
 """
 
+from cnnkit.viz.backbones import plot_gradient_norms, plot_tradeoff, show_pyramid
 from cnnkit.viz.beyond import (
     show_filterbank,
     show_patches,
@@ -61,6 +62,9 @@ from cnnkit.viz.video import (
 )
 
 __all__ = [
+    "plot_gradient_norms",
+    "plot_tradeoff",
+    "show_pyramid",
     "draw_boxes",
     "plot_ap_vs_iou",
     "plot_pr_curves",
