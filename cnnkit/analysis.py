@@ -864,6 +864,11 @@ def _find_layer(model, layer):
         raise ValueError(f"No layer named {layer!r} in model {model.name!r}. Layers: {names}.") from None
 
 
+def _model_input(model):
+    """The model's input tensor (a single tensor, so the probe model takes a plain array)."""
+    return model.inputs[0] if len(model.inputs) == 1 else model.inputs
+
+
 def _as_batch(images, model) -> tuple[np.ndarray, bool]:
     images = np.asarray(images, dtype="float32")
     rank = len(model.inputs[0].shape)
@@ -893,8 +898,9 @@ def feature_maps(model, images, layer) -> np.ndarray:
     """
     target = _find_layer(model, layer)
     batch, single = _as_batch(images, model)
-    probe = keras.Model(model.inputs, target.output)
-    out = np.asarray(probe.predict(batch, verbose=0))
+    probe = keras.Model(_model_input(model), target.output)
+    # A direct call (not predict) avoids compiling a new predict function for every probe model.
+    out = keras.ops.convert_to_numpy(probe(batch, training=False))
     return out[0] if single else out
 
 
@@ -943,7 +949,7 @@ def grad_cam(model, images, layer=None, class_index=None) -> tuple[np.ndarray, n
 
     target = last_conv_layer(model) if layer is None else _find_layer(model, layer)
     batch, single = _as_batch(images, model)
-    probe = keras.Model(model.inputs, [target.output, model.outputs[0]])
+    probe = keras.Model(_model_input(model), [target.output, model.outputs[0]])
     num_classes = model.outputs[0].shape[-1]
     if class_index is not None and not (isinstance(class_index, (int, np.integer)) and 0 <= class_index < num_classes):
         raise ValueError(f"class_index must be an int in [0, {num_classes - 1}] or None; received {class_index!r}.")
