@@ -248,7 +248,7 @@ def plot_temporal_saliency(saliency, ax=None, title: str | None = None, window=N
     ax.bar(frames, saliency.mean(axis=0), yerr=spread, color="tab:blue", capsize=2)
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_xticks(frames)
-    ax.set_xlabel("frame frozen", fontsize=9)
+    ax.set_xlabel("frame blanked", fontsize=9)
     ax.set_ylabel("drop in class probability", fontsize=9)
     if title:
         ax.set_title(title, fontsize=10)
