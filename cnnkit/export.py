@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
 import statistics
 import time
@@ -65,12 +66,18 @@ def _require(module: str, package: str, what: str):
 
 @contextlib.contextmanager
 def _quiet():
-    """Hide the converters' C++ logs and Python warnings (they would fill a notebook's output)."""
+    """Hide the converters' C++ logs, TensorFlow's INFO logs and Python warnings (they would fill a notebook)."""
     from cnnkit._native_logs import quiet_native_stderr
 
-    with quiet_native_stderr(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    tf_logger.setLevel(logging.ERROR)  # "INFO:tensorflow:Assets written to: ..." on every SavedModel write
+    try:
+        with quiet_native_stderr(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        tf_logger.setLevel(level)
 
 
 def _tensorflow(what: str):
@@ -308,7 +315,8 @@ class LiteRTModel:
     def _resize(self, batch: int):
         if batch != self._batch:
             self._interpreter.resize_tensor_input(self._input["index"], [batch, *self.input_shape[1:]])
-            self._interpreter.allocate_tensors()
+            with _quiet():  # the first allocation prints "INFO: Created TensorFlow Lite XNNPACK delegate"
+                self._interpreter.allocate_tensors()
             self._batch = batch
 
     def _predict_batch(self, x: np.ndarray) -> np.ndarray:

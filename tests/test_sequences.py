@@ -51,21 +51,28 @@ def test_motif_task_is_deterministic():
 
 
 def test_far_match_label_is_first_equals_last_and_balanced():
-    x, y = data.make_far_match_task(num_samples=400, length=50, vocab_size=4, seed=0)
+    x, y = data.make_far_match_task(num_samples=400, length=50, vocab_size=4, filler_tokens=3, seed=0)
     assert x.shape == (400, 50)
     np.testing.assert_array_equal(y, (x[:, 0] == x[:, -1]).astype(np.int32))
     assert np.bincount(y).tolist() == [200, 200]
-    # The middle carries no information: its tokens are uniform in both classes.
+    assert x[:, [0, -1]].max() < 4 and x[:, 1:-1].min() >= 4 and x.max() < 7  # content ids, then filler ids
+    # The filler carries no information: it is uniform over the filler ids in both classes.
     for label in (0, 1):
-        counts = np.bincount(x[y == label, 1:-1].ravel(), minlength=4) / x[y == label, 1:-1].size
-        np.testing.assert_allclose(counts, 0.25, atol=0.02)
+        counts = np.bincount(x[y == label, 1:-1].ravel() - 4, minlength=3) / x[y == label, 1:-1].size
+        np.testing.assert_allclose(counts, 1 / 3, atol=0.02)
+
+
+def test_far_match_without_filler_ids_draws_the_middle_from_the_content_tokens():
+    x, y = data.make_far_match_task(num_samples=400, length=20, vocab_size=4, filler_tokens=0, seed=0)
+    np.testing.assert_array_equal(y, (x[:, 0] == x[:, -1]).astype(np.int32))
+    assert x.max() < 4 and np.bincount(x[:, 1:-1].ravel()).min() > 0.2 * x[:, 1:-1].size
 
 
 def test_loaders_split_and_describe_the_tasks():
     motifs = data.load_dataset("motifs", num_samples=200, length=32)
     far = data.load_dataset("far_match", num_samples=200, length=16)
     assert motifs.input_shape == (32,) and motifs.num_classes == 4 and motifs.extras["vocab_size"] == 10
-    assert far.class_names == ["different", "same"] and far.input_shape == (16,)
+    assert far.class_names == ["different", "same"] and far.input_shape == (16,) and far.extras["vocab_size"] == 6
     assert len(far.x_train) + len(far.x_val) + len(far.x_test) == 200
 
 
@@ -78,6 +85,7 @@ def test_loaders_split_and_describe_the_tasks():
         (lambda: data.make_motif_task(num_classes=30, motif_length=3), r"num_classes must be between 2 and 6"),
         (lambda: data.make_far_match_task(length=1), r"length and vocab_size must both be at least 2"),
         (lambda: data.make_far_match_task(num_samples=-1), r"num_samples must be a positive integer; received -1"),
+        (lambda: data.make_far_match_task(filler_tokens=-2), r"filler_tokens must be a non-negative integer; received -2"),
     ],
 )
 def test_bad_task_arguments_say_what_was_received(call, pattern):

@@ -4,8 +4,8 @@
   at a random place; the label says which motif. All motifs are orderings of
   the same tokens, so counting tokens does not help: a model must see a few
   *neighbouring* tokens in order, exactly what a small convolution does.
-* **far match** (a *long-range* dependency): random tokens; the label says
-  whether the first and the last token are equal. The two positions are
+* **far match** (a *long-range* dependency): the label says whether the
+  first and the last token are equal; the tokens in between are filler. The two positions are
   ``length - 1`` apart, so a model must relate tokens that far apart: a CNN
   only can once its receptive field covers the whole sequence.
 
@@ -116,21 +116,28 @@ def make_motif_task(num_samples: int = 2000, length: int = 64, vocab_size: int =
     )
 
 
-def make_far_match_task(num_samples: int = 2000, length: int = 64, vocab_size: int = 4, seed: int = 0):
-    """Random token sequences; the label is 1 when the first and last tokens are equal, else 0.
+def make_far_match_task(num_samples: int = 2000, length: int = 64, vocab_size: int = 4, filler_tokens: int = 2,
+                        seed: int = 0):
+    """Token sequences whose label is 1 when the first and the last token are equal, else 0.
 
-    Half the sequences of each class: the last token is set equal to the
-    first (label 1) or to a different random token (label 0); the tokens in
-    between are random and carry no information.
+    The first token is drawn from the ``vocab_size`` *content* tokens; the last
+    one is set equal to it (label 1) or to a different content token (label
+    0), half of each. The tokens in between are filler drawn from
+    ``filler_tokens`` other ids and carry no information. (With
+    ``filler_tokens=0`` the filler is drawn from the content tokens too, which
+    makes the task much harder for a CNN: the two tokens must be told apart
+    from look-alikes at every step of the way.)
 
     Args:
         num_samples: number of sequences.
         length: tokens per sequence (the dependency spans ``length - 1`` steps); at least 2.
-        vocab_size: tokens are drawn from ``[0, vocab_size)``; at least 2.
+        vocab_size: number of content tokens, ids ``[0, vocab_size)``; at least 2.
+        filler_tokens: number of filler ids, ``[vocab_size, vocab_size + filler_tokens)``.
         seed: random seed.
 
     Returns:
-        ``(tokens, labels)``: ``(N, length)`` int32 and ``(N,)`` int32.
+        ``(tokens, labels)``: ``(N, length)`` int32 ids in ``[0, vocab_size + filler_tokens)``
+        and ``(N,)`` int32.
 
     Example:
         >>> x, y = make_far_match_task(num_samples=4, length=8)
@@ -142,9 +149,15 @@ def make_far_match_task(num_samples: int = 2000, length: int = 64, vocab_size: i
     vocab_size = check_positive_int(vocab_size, "vocab_size")
     if length < 2 or vocab_size < 2:
         raise ValueError(f"length and vocab_size must both be at least 2; received length={length}, vocab_size={vocab_size}.")
+    if isinstance(filler_tokens, bool) or not isinstance(filler_tokens, (int, np.integer)) or filler_tokens < 0:
+        raise ValueError(f"filler_tokens must be a non-negative integer; received {filler_tokens!r}.")
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(num_samples) % 2).astype(np.int32)
-    tokens = rng.integers(0, vocab_size, size=(num_samples, length)).astype(np.int32)
+    if filler_tokens:
+        tokens = rng.integers(vocab_size, vocab_size + filler_tokens, size=(num_samples, length)).astype(np.int32)
+    else:
+        tokens = rng.integers(0, vocab_size, size=(num_samples, length)).astype(np.int32)
+    tokens[:, 0] = rng.integers(0, vocab_size, size=num_samples)
     shift = rng.integers(1, vocab_size, size=num_samples)  # a non-zero shift makes a different token
     tokens[:, -1] = np.where(labels == 1, tokens[:, 0], (tokens[:, 0] + shift) % vocab_size)
     return tokens, labels
@@ -176,18 +189,21 @@ def load_motif_task(num_samples: int = 2000, length: int = 64, vocab_size: int =
     )
 
 
-def load_far_match_task(num_samples: int = 2000, length: int = 64, vocab_size: int = 4,
+def load_far_match_task(num_samples: int = 2000, length: int = 64, vocab_size: int = 4, filler_tokens: int = 2,
                         val_fraction: float = 0.15, test_fraction: float = 0.15, seed: int = 0) -> Dataset:
-    """:func:`make_far_match_task` as a :class:`Dataset`; ``extras`` holds ``vocab_size``.
+    """:func:`make_far_match_task` as a :class:`Dataset`.
+
+    ``extras["vocab_size"]`` is the number of distinct ids (content + filler):
+    what a model's ``Embedding`` needs.
 
     Example:
         >>> ds = load_far_match_task(num_samples=200, length=32)
         >>> ds.class_names
         ['different', 'same']
     """
-    tokens, labels = make_far_match_task(num_samples, length, vocab_size, seed)
+    tokens, labels = make_far_match_task(num_samples, length, vocab_size, filler_tokens, seed)
     return _sequence_dataset(
         "far_match", tokens, labels, ["different", "same"], val_fraction, test_fraction, seed,
         f"synthetic first-equals-last sequences generated by cnnkit (seed={seed}, {num_samples} x {length} tokens)",
-        {"vocab_size": vocab_size},
+        {"vocab_size": vocab_size + filler_tokens},
     )

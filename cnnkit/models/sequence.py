@@ -33,6 +33,7 @@ from __future__ import annotations
 import keras
 
 from cnnkit.data.core import check_positive_int
+from cnnkit.layers.blocks import BN_EPSILON, BN_MOMENTUM
 from cnnkit.layers.patch import PositionEmbedding
 from cnnkit.models.registry import register_model
 from cnnkit.models.vit import transformer_block
@@ -171,7 +172,10 @@ def sequence_transformer(num_classes: int = 2, input_shape=(64,), vocab_size: in
 
 def _conv_bn_relu(conv, x, name):
     x = conv(x)
-    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    # Momentum 0.9 (as in cnnkit.layers.blocks): with Keras's 0.99 the moving variance, which starts
+    # at 1, needs thousands of steps to forget its start, and a short CPU training ends with
+    # inference-mode statistics far from the real ones.
+    x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
