@@ -145,7 +145,7 @@ def test_detector_learns_a_toy_scene():
 
 
 def test_keras_file_round_trip(tmp_path):
-    det = tiny_detector(class_names=["square", "disc"], box_loss="giou", score_threshold=0.2)
+    det = tiny_detector(class_names=["square", "disc"], box_loss="giou", score_threshold=0.2, head_norm="group")
     det.compile(optimizer="adam")
     images, boxes, classes = _toy_scene(4)
     det.fit(images, {"boxes": boxes, "classes": classes}, epochs=1, verbose=0)
@@ -154,6 +154,7 @@ def test_keras_file_round_trip(tmp_path):
     loaded = keras.saving.load_model(path)
     assert isinstance(loaded, Detector)
     assert loaded.class_names == ["square", "disc"] and loaded.box_loss == "giou" and loaded.score_threshold == 0.2
+    assert loaded.head_norm == "group" and loaded.get_layer("class_head_norm1") is not None
     np.testing.assert_array_equal(loaded.anchors, det.anchors)
     raw, raw_loaded = keras.Model.predict(det, images, verbose=0), keras.Model.predict(loaded, images, verbose=0)
     np.testing.assert_allclose(raw_loaded["boxes"], raw["boxes"], atol=1e-6)
@@ -176,6 +177,7 @@ def test_builds_on_resnet_small():
         (lambda: Detector(tiny_backbone(), num_classes=0), r"num_classes must be a positive integer"),
         (lambda: Detector(tiny_backbone(), 2, levels=("P3", "P5")), r"levels \['P5'\] are not marked"),
         (lambda: Detector(tiny_backbone(), 2, box_loss="l1"), r"box_loss must be one of"),
+        (lambda: Detector(tiny_backbone(), 2, head_norm="batch"), r"head_norm must be one of"),
         (lambda: Detector(tiny_backbone(), 2, positive_iou=0.3, negative_iou=0.5), r"negative_iou <= positive_iou"),
         (lambda: Detector(tiny_backbone(), 2, class_names=["a"]), r"class_names must have num_classes=2"),
         (lambda: Detector(create_model("resnet_small", include_top=False, input_shape=(None, None, 3)), 2),

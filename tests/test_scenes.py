@@ -130,3 +130,43 @@ def test_dataset_batches_are_padded_to_a_fixed_size():
 def test_bad_arguments_raise_clear_errors(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         data.make_scenes(**{"num_images": 4, **kwargs})
+
+
+def test_augmented_batches_move_boxes_with_the_pixels():
+    s = data.make_scenes(16, image_size=32, max_objects=3, seed=4)
+    views = 0
+    for images, targets in s.as_dataset(batch_size=16, augment=True, seed=3):
+        images, boxes, classes = images.numpy(), targets["boxes"].numpy(), targets["classes"].numpy()
+        np.testing.assert_array_equal(classes, s.classes)  # no shuffling: same order, same labels
+        assert np.all(boxes[classes < 0] == -1)  # padding untouched
+        for i in range(16):
+            # The transformed image is one of the 8 dihedral views of the original ...
+            candidates = [np.flip(v, axis) if axis is not None else v for v in (s.images[i], s.images[i].transpose(1, 0, 2))
+                          for axis in (None, 0, 1, (0, 1))]
+            match = [np.allclose(images[i], c) for c in candidates]
+            assert sum(match) >= 1
+            views += not match[0]
+            # ... and every box keeps its size and stays inside the image.
+            for b, c, b0 in zip(boxes[i], classes[i], s.boxes[i]):
+                if c >= 0:
+                    area, area0 = (b[2] - b[0]) * (b[3] - b[1]), (b0[2] - b0[0]) * (b0[3] - b0[1])
+                    assert area == pytest.approx(area0, rel=1e-5) and b.min() >= 0 and b.max() <= 32
+    assert views > 8  # most images were transformed
+
+
+def test_augmented_boxes_follow_a_known_flip():
+    # One image, one object: find the view by comparing pixels, then check the box moved the same way.
+    s = data.make_scenes(1, image_size=32, max_objects=1, min_objects=1, seed=0)
+    image, box = s.images[0], s.boxes[0, 0]
+    for seed in range(6):
+        out_image, target = next(iter(s.as_dataset(batch_size=1, augment=True, seed=seed)))
+        out, out_box = out_image.numpy()[0], target["boxes"].numpy()[0, 0]
+        x1, y1, x2, y2 = box
+        expected = {
+            "none": (image, box), "lr": (image[:, ::-1], [32 - x2, y1, 32 - x1, y2]),
+            "ud": (image[::-1], [x1, 32 - y2, x2, 32 - y1]), "both": (image[::-1, ::-1], [32 - x2, 32 - y2, 32 - x1, 32 - y1]),
+        }
+        expected.update({f"t{k}": (v[0].transpose(1, 0, 2), [v[1][1], v[1][0], v[1][3], v[1][2]]) for k, v in list(expected.items())})
+        hits = [k for k, (img, _) in expected.items() if np.allclose(out, img)]
+        assert hits
+        np.testing.assert_allclose(out_box, expected[hits[0]][1], atol=1e-5)

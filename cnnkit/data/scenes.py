@@ -98,11 +98,22 @@ class Scenes:
         """Per-image ground truth without padding: ``[{"boxes": (n, 4), "classes": (n,)}, ...]``."""
         return [{"boxes": b[c >= 0], "classes": c[c >= 0]} for b, c in zip(self.boxes, self.classes)]
 
-    def as_dataset(self, batch_size: int = 32, shuffle: bool = False, seed: int = 0, drop_remainder: bool = False):
+    def as_dataset(self, batch_size: int = 32, shuffle: bool = False, seed: int = 0, drop_remainder: bool = False,
+                   augment: bool = False):
         """A ``tf.data.Dataset`` of ``(images, {"boxes": (B, K, 4), "classes": (B, K)})`` batches.
 
         Every batch has the same padded ``K``, so a detector's training step
         sees fixed shapes. Shuffling reshuffles every epoch, reproducibly from ``seed``.
+
+        Args:
+            batch_size: images per batch.
+            shuffle: reshuffle the images every epoch.
+            seed: seed of the shuffling and of the augmentation.
+            drop_remainder: drop the last, smaller batch.
+            augment: flip each image left-right and up-down at random, and (square
+                images only) swap its axes: 8 views of every scene, boxes moved to
+                match, padding rows left at -1. The shapes are symmetric, so every
+                view keeps its labels.
         """
         import tensorflow as tf
 
@@ -110,6 +121,12 @@ class Scenes:
         ds = tf.data.Dataset.from_tensor_slices((self.images, {"boxes": self.boxes, "classes": self.classes}))
         if shuffle:
             ds = ds.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
+        if augment:
+            height, width = self.images.shape[1:3]
+            coins = tf.data.Dataset.random(seed=seed).map(lambda r: tf.random.stateless_uniform([3], [r, seed]) < 0.5)
+            ds = tf.data.Dataset.zip(ds, coins).map(
+                lambda example, flips: _dihedral(example[0], example[1], flips, height, width),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
     def __repr__(self) -> str:
@@ -143,6 +160,25 @@ def pad_targets(targets, max_boxes: int | None = None) -> tuple[np.ndarray, np.n
             boxes[i, :n] = np.asarray(t["boxes"], dtype=np.float32).reshape(n, 4)
             classes[i, :n] = np.asarray(t["classes"]).reshape(n)
     return boxes, classes
+
+
+def _dihedral(image, target, flips, height: int, width: int):
+    """Flip left-right (``flips[0]``), up-down (``flips[1]``), swap axes (``flips[2]``, square images): TF ops."""
+    import tensorflow as tf
+
+    boxes, classes = target["boxes"], target["classes"]
+    x1, y1, x2, y2 = tf.unstack(boxes, axis=-1)
+    image = tf.where(flips[0], tf.reverse(image, [1]), image)
+    x1, x2 = tf.where(flips[0], width - x2, x1), tf.where(flips[0], width - x1, x2)
+    image = tf.where(flips[1], tf.reverse(image, [0]), image)
+    y1, y2 = tf.where(flips[1], height - y2, y1), tf.where(flips[1], height - y1, y2)
+    if height == width:
+        image = tf.where(flips[2], tf.transpose(image, [1, 0, 2]), image)
+        x1, y1, x2, y2 = (tf.where(flips[2], y1, x1), tf.where(flips[2], x1, y1),
+                          tf.where(flips[2], y2, x2), tf.where(flips[2], x2, y2))
+    moved = tf.stack([x1, y1, x2, y2], axis=-1)
+    boxes = tf.where(classes[:, None] >= 0, moved, boxes)  # padding rows stay -1
+    return image, {"boxes": boxes, "classes": classes}
 
 
 # ---------------------------------------------------------------- generation

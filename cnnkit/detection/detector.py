@@ -27,6 +27,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import keras
 import numpy as np
 from keras import ops
@@ -42,12 +44,20 @@ from cnnkit.models.registry import pyramid_outputs
 PRE_NMS_TOP_K = 1000  # candidates per image kept before NMS (as in RetinaNet)
 
 
-def _head_tower(depth: int, channels: int, out_channels: int, bias, name: str):
-    """Layers of one head: ``depth`` 3x3 conv + ReLU, then a 3x3 conv to ``out_channels``."""
-    # He initialisation keeps the signal's scale through the ReLU tower (there is no normalisation);
-    # the output convolution starts near zero so the first predictions are "prior everywhere".
-    tower = [keras.layers.Conv2D(channels, 3, padding="same", activation="relu", kernel_initializer="he_normal",
-                                 name=f"{name}_conv{i + 1}") for i in range(depth)]
+HEAD_NORMS = (None, "group")
+
+
+def _head_tower(depth: int, channels: int, out_channels: int, bias, name: str, norm=None):
+    """Layers of one head: ``depth`` x (3x3 conv [+ group norm] + ReLU), then a 3x3 conv to ``out_channels``."""
+    tower = []
+    for i in range(depth):
+        # He initialisation keeps the signal's scale through the ReLU tower.
+        tower.append(keras.layers.Conv2D(channels, 3, padding="same", use_bias=norm is None,
+                                         kernel_initializer="he_normal", name=f"{name}_conv{i + 1}"))
+        if norm == "group":  # statistics per image and group of channels: fine for a head shared by all levels
+            tower.append(keras.layers.GroupNormalization(groups=math.gcd(16, channels), name=f"{name}_norm{i + 1}"))
+        tower.append(keras.layers.ReLU(name=f"{name}_relu{i + 1}"))
+    # The output convolution starts near zero, so the first predictions are "the prior everywhere".
     tower.append(keras.layers.Conv2D(out_channels, 3, padding="same",
                                      kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
                                      bias_initializer=keras.initializers.Constant(bias), name=f"{name}_out"))
@@ -65,6 +75,7 @@ class Detector(keras.Model):
         levels: pyramid levels to detect on, consecutive, e.g. ``("P3", "P4", "P5")``.
         fpn_channels: channels of the FPN and of the head towers.
         head_depth: 3x3 convolutions in each head tower before its output convolution.
+        head_norm: ``None`` or ``"group"`` (group normalization after each tower convolution).
         anchor_sizes: base anchor side per level in pixels (default ``4 * stride``).
         anchor_ratios: anchor width / height ratios.
         anchor_scales: multipliers of the base size.
@@ -85,7 +96,7 @@ class Detector(keras.Model):
         :meth:`predict` decodes these into detections.
     """
 
-    def __init__(self, backbone, num_classes, levels=("P3", "P4", "P5"), fpn_channels=64, head_depth=2,
+    def __init__(self, backbone, num_classes, levels=("P3", "P4", "P5"), fpn_channels=64, head_depth=2, head_norm=None,
                  anchor_sizes=None, anchor_ratios=(0.5, 1.0, 2.0), anchor_scales=(1.0, 2 ** (1 / 3), 2 ** (2 / 3)),
                  variances=box_ops.DEFAULT_VARIANCES, positive_iou=0.5, negative_iou=0.4, focal_alpha=0.25,
                  focal_gamma=2.0, box_loss="smooth_l1", box_loss_weight=1.0, score_threshold=0.05,
@@ -96,6 +107,8 @@ class Detector(keras.Model):
             raise ValueError(f"head_depth must be a non-negative integer; received {head_depth!r}.")
         if box_loss not in BOX_LOSSES:
             raise ValueError(f"box_loss must be one of {BOX_LOSSES}; received {box_loss!r}.")
+        if head_norm not in HEAD_NORMS:
+            raise ValueError(f"head_norm must be one of {HEAD_NORMS}; received {head_norm!r}.")
         _check_thresholds(positive_iou, negative_iou)
         if class_names is not None and len(class_names) != num_classes:
             raise ValueError(f"class_names must have num_classes={num_classes} names; received {len(class_names)}.")
@@ -117,8 +130,9 @@ class Detector(keras.Model):
         features = keras.Model(backbone.inputs, {lv: pyramid[lv] for lv in levels}, name="backbone_features")
         images = keras.Input(image_shape, name="images")
         pyramid_features = fpn(features(images), fpn_channels, levels=levels, name="fpn")
-        class_tower = _head_tower(head_depth, fpn_channels, per_location * num_classes, prior_bias(0.01), "class_head")
-        box_tower = _head_tower(head_depth, fpn_channels, per_location * 4, 0.0, "box_head")
+        class_tower = _head_tower(head_depth, fpn_channels, per_location * num_classes, prior_bias(0.01), "class_head",
+                                  head_norm)
+        box_tower = _head_tower(head_depth, fpn_channels, per_location * 4, 0.0, "box_head", head_norm)
         class_outputs, box_outputs = [], []
         for lv in levels:
             c = b = pyramid_features[lv]
@@ -139,6 +153,7 @@ class Detector(keras.Model):
         self.levels = levels
         self.fpn_channels = fpn_channels
         self.head_depth = int(head_depth)
+        self.head_norm = head_norm
         self.anchor_generator = anchor_generator
         self.anchors = anchor_generator.all(image_shape)  # (A, 4) "xyxy" pixels, in the heads' order
         if self.anchors.shape[0] != outputs["boxes"].shape[1]:
@@ -226,6 +241,7 @@ class Detector(keras.Model):
             "levels": list(self.levels),
             "fpn_channels": self.fpn_channels,
             "head_depth": self.head_depth,
+            "head_norm": self.head_norm,
             "anchor_sizes": list(gen.sizes),
             "anchor_ratios": list(gen.ratios),
             "anchor_scales": list(gen.scales),

@@ -5,19 +5,22 @@ format); images are drawn so that pixel ``(i, j)`` covers ``[j, j+1) x [i, i+1)`
 the convention of :mod:`cnnkit.detection.boxes`, so a box drawn on an image
 lines up with the pixels it was computed from.
 
-Ground truth is drawn dashed white, predictions solid in one colour per class
-with ``"name 0.93"`` labels.
+Ground truth is drawn dashed white (outlined in black), predictions solid in one
+colour per class with ``"name 0.93"`` labels.
 """
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.patches import Rectangle
 
 from cnnkit.viz.core import grid_axes, new_axes, show_image
 
-GT_STYLE = {"edgecolor": "white", "linestyle": (0, (3, 2)), "linewidth": 1.2}
+# White dashes on a thin black outline: visible on light and on dark backgrounds.
+GT_STYLE = {"edgecolor": "white", "linestyle": (0, (3, 2)), "linewidth": 1.2,
+            "path_effects": [patheffects.withStroke(linewidth=2.4, foreground="black")]}
 
 
 def _class_color(k: int):
@@ -57,8 +60,8 @@ def _show_background(image, ax, figsize):
 
 
 def draw_boxes(image, boxes, classes=None, scores=None, class_names=None, ax=None, box_format: str = "xyxy",
-               color=None, ground_truth: bool = False, title: str | None = None, fontsize: float = 7,
-               figsize=(3.0, 3.0)):
+               color=None, ground_truth: bool = False, labels: bool = True, title: str | None = None,
+               fontsize: float = 7, figsize=(3.0, 3.0)):
     """Draw boxes on an image, labelled with class names and scores.
 
     Args:
@@ -71,6 +74,7 @@ def draw_boxes(image, boxes, classes=None, scores=None, class_names=None, ax=Non
         box_format: format of ``boxes``.
         color: one colour for every box (default: one per class).
         ground_truth: draw dashed white boxes without labels (for the truth under predictions).
+        labels: write class names / scores next to the boxes.
         title: panel title.
 
     Returns:
@@ -98,7 +102,7 @@ def draw_boxes(image, boxes, classes=None, scores=None, class_names=None, ax=Non
         label = "" if k is None else (class_names[k] if class_names is not None else str(k))
         if scores is not None:
             label = f"{label} {float(np.ravel(scores)[i]):.2f}".strip()
-        if label:
+        if label and labels:
             ax.text(x1, y1, label, fontsize=fontsize, color="black", va="bottom", ha="left", clip_on=True,
                     bbox={"facecolor": edge, "alpha": 0.8, "pad": 0.5, "edgecolor": "none"})
     if title:
@@ -193,7 +197,8 @@ def show_anchors(image, anchors: dict, cells=None, highlight=None, ax=None, titl
     if highlight is not None:
         for x1, y1, x2, y2 in np.asarray(highlight, dtype=np.float32).reshape(-1, 4):
             ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor="red", linewidth=1.0))
-    ax.set_xlim(min(0, ax.get_xlim()[0]), max(width, ax.get_xlim()[1]))
+    ax.set_xlim(0, width)  # anchors larger than the image are cut at its border
+    ax.set_ylim(height, 0)
     ax.legend(fontsize=7, loc="upper right", markerscale=1.5, framealpha=0.7)
     if title:
         ax.set_title(title, fontsize=9)
