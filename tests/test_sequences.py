@@ -151,6 +151,12 @@ def test_sequence_cnn_sees_exactly_its_receptive_field(kernel_size, depth, dilat
     assert len(reached) == receptive_field, reached
 
 
+def test_valid_padding_keeps_only_positions_with_a_full_receptive_field():
+    model = sequence.sequence_cnn(num_classes=2, input_shape=(32,), vocab_size=6, kernel_size=2, depth=5,
+                                  dilation_base=2, padding="valid", pool="mean")
+    assert model.get_layer("conv5").output.shape[1] == 32 - 31  # one position, seeing all 32 tokens
+
+
 def test_spectrogram_cnn_standardizes_its_input():
     model = sequence.spectrogram_cnn(num_classes=2, input_shape=(8, 8, 1), input_mean=-5.0, input_std=2.0)
     standardize = keras.Model(model.input, model.get_layer("standardize").output)
@@ -164,6 +170,7 @@ def test_spectrogram_cnn_standardizes_its_input():
         (lambda: sequence.sequence_rnn(cell="transformer"), r"cell must be one of \('gru', 'lstm'\); received 'transformer'"),
         (lambda: sequence.sequence_cnn(input_shape=(16, 1)), r"input_shape must be \(length,\)"),
         (lambda: sequence.sequence_cnn(pool="min"), r"pool must be one of"),
+        (lambda: sequence.sequence_cnn(padding="causal"), r"padding must be 'same' or 'valid'; received 'causal'"),
         (lambda: sequence.sequence_transformer(input_shape=(None,)), r"needs a known length"),
         (lambda: sequence.spectrogram_cnn(filters=()), r"filters must be a non-empty sequence"),
         (lambda: sequence.audio_cnn1d(input_shape=(100, 10, 1)), r"input_shape must be \(samples, channels\)"),

@@ -58,12 +58,19 @@ def _head(x, num_classes: int):
 
 def sequence_cnn(num_classes: int = 2, input_shape=(64,), vocab_size: int = 10, embed_dim: int = 32,
                  filters: int = 64, kernel_size: int = 3, depth: int = 2, dilation_base: int = 1,
-                 pool: str = "max"):
+                 pool: str = "max", padding: str = "same"):
     """Embedding, ``depth`` ``Conv1D`` + ReLU layers, a pooling over positions, and a dense head.
 
     Layer ``i`` (from 0) has dilation ``dilation_base ** i``: with
     ``dilation_base=2`` the receptive field doubles with every layer (as in
-    WaveNet) instead of growing by ``kernel_size - 1``. Padding is ``"same"``.
+    WaveNet) instead of growing by ``kernel_size - 1``.
+
+    To relate two tokens, *one* output unit must see both: its receptive field
+    must cover them. With ``pool="max"`` a network can sometimes cheat on
+    comparison tasks (the max over positions acts like a set of the tokens
+    seen), so the long-range experiments use ``pool="mean"`` with
+    ``padding="valid"``: every output unit then sees a full receptive field
+    and no zero padding.
 
     Args:
         num_classes: output scores (logits).
@@ -75,6 +82,8 @@ def sequence_cnn(num_classes: int = 2, input_shape=(64,), vocab_size: int = 10, 
         depth: number of convolutions.
         dilation_base: 1 for plain convolutions, 2 to double the dilation at each layer.
         pool: ``"max"`` (does the pattern occur anywhere?) or ``"mean"`` over positions.
+        padding: ``"same"`` (one output per token) or ``"valid"`` (only positions
+            whose receptive field lies inside the sequence).
 
     Input shape:
         ``(batch, length)`` int token ids.
@@ -93,8 +102,10 @@ def sequence_cnn(num_classes: int = 2, input_shape=(64,), vocab_size: int = 10, 
     dilation_base = check_positive_int(dilation_base, "dilation_base")
     if pool not in POOLS:
         raise ValueError(f"pool must be one of {POOLS}; received {pool!r}.")
+    if padding not in ("same", "valid"):
+        raise ValueError(f"padding must be 'same' or 'valid'; received {padding!r}.")
     for i in range(depth):
-        x = keras.layers.Conv1D(filters, kernel_size, padding="same", dilation_rate=dilation_base**i,
+        x = keras.layers.Conv1D(filters, kernel_size, padding=padding, dilation_rate=dilation_base**i,
                                 activation="relu", name=f"conv{i + 1}")(x)
     pooling = keras.layers.GlobalMaxPooling1D if pool == "max" else keras.layers.GlobalAveragePooling1D
     x = pooling(name=f"{pool}_over_positions")(x)
