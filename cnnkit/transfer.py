@@ -121,7 +121,8 @@ def load_pretrained(name: str = "mobilenet_v2", input_shape=(96, 96, 3), weights
             model = build("imagenet")
             return Backbone(model, name, "imagenet", scale, offset, f"{class_name} with ImageNet weights.")
         except Exception as err:  # no network, DNS failure, blocked download, hash mismatch, ...
-            reason = f"{type(err).__name__}: {err}".splitlines()[0][:200]
+            reason = f"{type(err).__name__}: {err}".splitlines()[0]
+            reason = reason if len(reason) <= 120 else reason[:117] + "..."
     message = (
         f"[cnnkit] ImageNet weights for {class_name} are not available ({reason}). Using the same network "
         f"with random weights (weights=None): the transfer recipe runs, but the frozen features are not "
