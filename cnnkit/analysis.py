@@ -905,7 +905,12 @@ def feature_maps(model, images, layer) -> np.ndarray:
 
 
 def last_conv_layer(model):
-    """The last convolution whose output is still a spatial feature map (the usual Grad-CAM layer)."""
+    """The last convolution whose output is still a spatial feature map (the usual Grad-CAM layer).
+
+    Example:
+        >>> last_conv_layer(create_model("simple_cnn")).name     # doctest: +SKIP
+        'conv3'
+    """
     rank = len(model.inputs[0].shape)
     spatial = [layer for layer in model.layers
                if isinstance(layer, CONVS + DEPTHWISE + SEPARABLE) and len(layer.output.shape) == rank]

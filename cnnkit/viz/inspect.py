@@ -45,6 +45,9 @@ def show_filters(source, max_filters: int = 32, ncols: int = 8, axes=None, panel
 
     Returns:
         The Figure.
+
+    Example:
+        >>> show_filters(model, max_filters=16);     # doctest: +SKIP
     """
     kernel, name = _first_kernel(source)
     n = min(kernel.shape[-1], max_filters)
@@ -69,8 +72,17 @@ def show_feature_maps(maps, max_maps: int = 16, ncols: int = 8, axes=None, title
     Get the maps with :func:`cnnkit.analysis.feature_maps` (one image). Each
     channel has its own grey scale, so weak and strong channels are both visible.
 
+    Args:
+        maps: ``(h, w, channels)`` activations of one image.
+        max_maps: draw at most this many channels.
+        axes: existing axes (one per channel), or ``None``.
+        title: figure title (new figures only).
+
     Returns:
         The Figure.
+
+    Example:
+        >>> show_feature_maps(analysis.feature_maps(model, image, "relu1"), max_maps=8);  # doctest: +SKIP
     """
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3:
@@ -98,6 +110,10 @@ def show_grad_cam(image, heatmap, title: str | None = None, ax=None, alpha: floa
 
     Returns:
         The Figure.
+
+    Example:
+        >>> heat, cls = analysis.grad_cam(model, image)              # doctest: +SKIP
+        >>> show_grad_cam(image, heat, title=f"class {cls}");
     """
     heatmap = np.asarray(heatmap, dtype=np.float32)
     if heatmap.ndim != 2:
@@ -123,6 +139,10 @@ def draw_receptive_fields(image, rows, ax=None, title: str | None = None, figsiz
 
     Returns:
         The Figure.
+
+    Example:
+        >>> rf = analysis.receptive_field(model)                     # doctest: +SKIP
+        >>> draw_receptive_fields(image, [rf["conv1"], rf["conv3"]]);
     """
     from matplotlib.patches import Rectangle
 

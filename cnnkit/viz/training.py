@@ -85,6 +85,9 @@ def plot_confusion_matrix(confusion, class_names=None, normalize: bool = False, 
 
     Returns:
         The Figure.
+
+    Example:
+        >>> plot_confusion_matrix([[5, 1], [0, 4]], ["cat", "dog"], normalize=True);   # doctest: +SKIP
     """
     confusion = np.asarray(confusion)
     if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
@@ -130,6 +133,10 @@ def show_predictions(images, y_true, y_pred, class_names=None, ncols: int | None
 
     Returns:
         The Figure.
+
+    Example:
+        >>> wrong = result.errors                                   # doctest: +SKIP
+        >>> show_predictions(x_test[wrong], result.y_true[wrong], result.y_pred[wrong]);
     """
     images = np.asarray(images)
     y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
