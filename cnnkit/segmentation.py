@@ -362,12 +362,14 @@ def per_image_mean_iou(y_true, y_pred, num_classes: int) -> np.ndarray:
 def predict_masks(model, x, batch_size: int = 64) -> np.ndarray:
     """Predicted class ids ``(N, H, W)``: argmax of the model's logits, batch by batch.
 
-    Taking the argmax per batch keeps only one int per pixel in memory, not one float per class.
+    ``model.predict`` runs over chunks of a few batches, and only the argmax of
+    each chunk is kept: one int per pixel in memory, not one float per class.
     """
     batch_size = check_positive_int(batch_size, "batch_size")
     x = np.asarray(x)
-    out = [np.argmax(np.asarray(model.predict_on_batch(x[i:i + batch_size])), axis=-1)
-           for i in range(0, len(x), batch_size)]
+    chunk = 8 * batch_size
+    out = [np.argmax(model.predict(x[i:i + chunk], batch_size=batch_size, verbose=0), axis=-1)
+           for i in range(0, len(x), chunk)]
     return np.concatenate(out).astype(np.int32)
 
 

@@ -87,7 +87,8 @@ def _names(class_names, num_classes):
 def _legend(fig, names, colors, classes=None, ncol=None):
     classes = range(len(names)) if classes is None else classes
     handles = [Patch(facecolor=colors[c], edgecolor="grey", label=names[c]) for c in classes]
-    fig.legend(handles=handles, loc="outside lower center", ncol=ncol or min(len(handles), 7), fontsize=8,
+    ncol = ncol or max(1, min(len(handles), int(fig.get_figwidth() / 1.15)))  # ~1.15 inch per entry
+    fig.legend(handles=handles, loc="outside lower center", ncol=ncol, fontsize=8,
                frameon=False)
 
 
