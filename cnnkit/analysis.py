@@ -928,9 +928,11 @@ def grad_cam(model, images, layer=None, class_index=None) -> tuple[np.ndarray, n
     network that ends in global average pooling and one dense layer it equals
     the class activation map (CAM) of Zhou et al. (2016).
 
-    The gradient needs the backend's automatic differentiation: this function
-    uses ``tf.GradientTape`` (TensorFlow is imported inside it) and raises a
-    clear error on other backends.
+    The gradient comes from the backend's automatic differentiation
+    (``tf.GradientTape``, ``jax.grad`` or ``torch.autograd``), so it works on
+    all three Keras backends. On JAX the part of the model after ``layer`` is
+    differentiated as a model of its own, so every path to the output must go
+    through ``layer`` (true for the last convolution of the usual classifiers).
 
     Args:
         model: a classifier (functional or ``Sequential``) whose output is class scores.
@@ -945,34 +947,83 @@ def grad_cam(model, images, layer=None, class_index=None) -> tuple[np.ndarray, n
     Example:
         >>> heat, cls = grad_cam(model, digits.x_test[0])    # doctest: +SKIP
     """
-    if keras.backend.backend() != "tensorflow":
-        raise NotImplementedError(
-            f"grad_cam uses tf.GradientTape and needs the TensorFlow backend; the backend is "
-            f"{keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow."
-        )
-    import tensorflow as tf
-
     target = last_conv_layer(model) if layer is None else _find_layer(model, layer)
     batch, single = _as_batch(images, model)
-    probe = keras.Model(_model_input(model), [target.output, model.outputs[0]])
     num_classes = model.outputs[0].shape[-1]
     if class_index is not None and not (isinstance(class_index, (int, np.integer)) and 0 <= class_index < num_classes):
         raise ValueError(f"class_index must be an int in [0, {num_classes - 1}] or None; received {class_index!r}.")
-    x = tf.convert_to_tensor(batch)
-    with tf.GradientTape() as tape:
-        maps, scores = probe(x, training=False)
-        if class_index is None:
-            chosen = tf.argmax(scores, axis=-1, output_type=tf.int32)
-        else:
-            chosen = tf.fill([tf.shape(scores)[0]], tf.constant(int(class_index), dtype=tf.int32))
-        picked = tf.gather(scores, chosen, axis=1, batch_dims=1)
-    grads = tape.gradient(picked, maps)
+    maps, grads, chosen = _CLASS_SCORE_GRADIENTS[keras.backend.backend()](model, target, batch, class_index)
     if grads is None:
         raise ValueError(f"The class score does not depend on layer {target.name!r}; choose an earlier layer.")
-    maps, grads = maps.numpy(), grads.numpy()
     weights = grads.mean(axis=tuple(range(1, grads.ndim - 1)))  # one weight per channel
     cam = np.maximum(np.einsum("n...c,nc->n...", maps, weights), 0.0)
     peak = cam.reshape(len(cam), -1).max(axis=1).reshape((-1,) + (1,) * (cam.ndim - 1))
     cam = np.divide(cam, peak, out=np.zeros_like(cam), where=peak > 0)
-    chosen = chosen.numpy()
     return (cam[0], int(chosen[0])) if single else (cam, chosen)
+
+
+# The gradient of the chosen class scores with respect to a layer's output, one recipe per backend.
+# Each returns NumPy (maps, grads, chosen); grads is None when the scores do not depend on the layer.
+
+
+def _chosen_classes(scores, class_index) -> np.ndarray:
+    if class_index is None:
+        return np.argmax(keras.ops.convert_to_numpy(scores), axis=-1).astype("int32")
+    return np.full(scores.shape[0], int(class_index), dtype="int32")
+
+
+def _picked_score(scores, chosen: np.ndarray):
+    """Sum over the batch of each image's chosen class score (images do not interact, so its
+    gradient holds every image's own gradient)."""
+    index = keras.ops.convert_to_tensor(chosen[:, None])
+    return keras.ops.sum(keras.ops.take_along_axis(scores, index, axis=1))
+
+
+def _class_score_gradient_tensorflow(model, target, batch, class_index):
+    import tensorflow as tf
+
+    probe = keras.Model(_model_input(model), [target.output, model.outputs[0]])
+    with tf.GradientTape() as tape:
+        maps, scores = probe(tf.convert_to_tensor(batch), training=False)
+        chosen = _chosen_classes(scores, class_index)
+        picked = _picked_score(scores, chosen)
+    grads = tape.gradient(picked, maps)
+    return maps.numpy(), None if grads is None else grads.numpy(), chosen
+
+
+def _class_score_gradient_torch(model, target, batch, class_index):
+    import torch
+
+    probe = keras.Model(_model_input(model), [target.output, model.outputs[0]])
+    with torch.enable_grad():
+        maps, scores = probe(keras.ops.convert_to_tensor(batch), training=False)
+        chosen = _chosen_classes(scores, class_index)
+        picked = _picked_score(scores, chosen)
+        grads = (torch.autograd.grad(picked, maps, allow_unused=True)[0]
+                 if picked.requires_grad and maps.requires_grad else None)
+    return keras.ops.convert_to_numpy(maps), None if grads is None else keras.ops.convert_to_numpy(grads), chosen
+
+
+def _class_score_gradient_jax(model, target, batch, class_index):
+    import jax
+
+    # JAX differentiates functions, not recorded computations: split the model at the layer and
+    # differentiate the head, scores = head(maps), at the layer's actual output.
+    try:
+        head = keras.Model(target.output, model.outputs[0])
+    except ValueError as err:
+        raise ValueError(f"On the JAX backend grad_cam needs every path to the output to pass through layer "
+                         f"{target.name!r}; it does not ({err}). Choose another layer, or use the TensorFlow "
+                         "or torch backend.") from None
+    probe = keras.Model(_model_input(model), [target.output, model.outputs[0]])
+    maps, scores = probe(batch, training=False)
+    chosen = _chosen_classes(scores, class_index)
+    grads = jax.grad(lambda m: _picked_score(head(m, training=False), chosen))(maps)
+    return np.asarray(maps), np.asarray(grads), chosen
+
+
+_CLASS_SCORE_GRADIENTS = {
+    "tensorflow": _class_score_gradient_tensorflow,
+    "jax": _class_score_gradient_jax,
+    "torch": _class_score_gradient_torch,
+}

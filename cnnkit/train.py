@@ -422,7 +422,8 @@ def evaluate(model, x, y=None, class_names=None, batch_size: int = 256, from_log
             if not isinstance(batch, (tuple, list)) or len(batch) < 2:
                 raise ValueError("A dataset passed to evaluate must yield (images, labels) batches; "
                                  f"received batches of type {type(batch).__name__}.")
-            scores.append(np.asarray(model.predict_on_batch(batch[0])))
+            # NumPy in: a tf.data batch is a TensorFlow tensor, which the JAX and torch backends refuse.
+            scores.append(np.asarray(model.predict_on_batch(keras.ops.convert_to_numpy(batch[0]))))
             labels.append(keras.ops.convert_to_numpy(batch[1]))
         scores, y_true = np.concatenate(scores), np.concatenate(labels)
     y_true = y_true.reshape(-1).astype(np.int64)
