@@ -409,6 +409,9 @@ def _torch_distribute(distribute, gpus: list[Device]):
     if len(gpus) > 1:
         return None, 1, (f"Distribution: not available: {len(gpus)} GPUs found, but Keras's torch backend "
                          "trains on one device; use the TensorFlow or JAX backend to use them all.")
+    if distribute is True:
+        return None, 1, ("Distribution: not available (Keras's torch backend trains on one device; "
+                         "use the TensorFlow or JAX backend to replicate a model).")
     return None, 1, "Distribution: not needed (one device)."
 
 

@@ -48,6 +48,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
@@ -82,6 +83,16 @@ def _quiet():
 
 def _tensorflow(what: str):
     return _require("tensorflow", "tensorflow", what)
+
+
+def _require_backend(backends: tuple[str, ...], what: str) -> None:
+    """Raise a NotImplementedError naming the backends that can do ``what`` (README's table lists them)."""
+    backend = keras.backend.backend()
+    if backend not in backends:
+        raise NotImplementedError(
+            f"{what} works on the {' or '.join(backends)} backend of Keras; this one is {backend!r}. "
+            f"Run with KERAS_BACKEND={backends[0]} (see README, 'Backends')."
+        )
 
 
 def file_size(path) -> int:
@@ -139,6 +150,7 @@ def export_saved_model(model, path) -> Path:
     Example:
         >>> export_saved_model(model, "audio_savedmodel")   # doctest: +SKIP
     """
+    _require_backend(("tensorflow", "jax"), "Exporting a SavedModel")
     _tensorflow("Exporting a SavedModel")
     path = Path(path)
     with _quiet():
@@ -247,6 +259,7 @@ def export_litert(model, path, quantization: str = "none", representative_data=N
     if isinstance(calibration_samples, bool) or not isinstance(calibration_samples, int) or calibration_samples < 1:
         raise ValueError(f"calibration_samples must be a positive integer; received {calibration_samples!r}.")
     settings = _converter_settings(tf, quantization, representative_data, calibration_samples, int8_io)
+    _require_backend(("tensorflow",), "Converting to LiteRT")
     with _quiet():
         model.export(str(path), format="litert", verbose=False, **settings)
     return path
@@ -357,6 +370,7 @@ def export_onnx(model, path) -> Path:
         raise ValueError(f"path must end with '.onnx'; received {str(path)!r}.")
     _require("tf2onnx", "tf2onnx", "Exporting to ONNX")
     _require("onnx", "onnx", "Exporting to ONNX")
+    _require_backend(("tensorflow",), "Exporting to ONNX")
     with _quiet():
         model.export(str(path), format="onnx", verbose=False)
     return path

@@ -1,7 +1,3 @@
-import subprocess
-import sys
-import textwrap
-
 import keras
 import numpy as np
 import pytest
@@ -83,39 +79,42 @@ def test_split_cpu_rejects_bad_n():
         device.split_cpu(0)
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="logical CPU devices are a TensorFlow feature")
-def test_two_logical_cpus_stand_in_for_two_gpus():
-    # TensorFlow fixes its devices at start-up, so this runs in a fresh process.
-    script = textwrap.dedent(
-        """
-        import numpy as np, keras
-        from cnnkit import device
-        names = device.split_cpu(2)
-        assert len(names) == 2, names
-        auto = device.setup(seed=0, verbose=False)
-        assert auto.strategy is None, "auto must not replicate over CPU devices"
-        run = device.setup(seed=0, distribute=True, verbose=False)
-        assert run.replicas == 2, run.replicas
-        with run.scope():
-            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
-            model.compile(optimizer="sgd", loss="mse")
-        x = np.ones((8, 4), "float32"); y = np.zeros((8, 3), "float32")
-        before = model.evaluate(x, y, verbose=0)
-        model.fit(x, y, batch_size=8, epochs=3, verbose=0)
-        after = model.evaluate(x, y, verbose=0)
-        assert after < before, (before, after)
-        try:
-            device.split_cpu(3)
-        except RuntimeError as err:
-            assert "before TensorFlow is initialised" in str(err)
-        else:
-            raise AssertionError("split_cpu after start-up should fail")
-        print("OK", run.messages[-1])
-        """
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "OK Distribution: MirroredStrategy over 2 devices" in result.stdout
+BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+def test_describe_names_the_backend_library_and_its_version():
+    import importlib
+
+    report = device.describe()
+    library = importlib.import_module(BACKEND_MODULES[keras.backend.backend()])
+    assert report.backend_version == library.__version__
+    assert f"{report.backend} {library.__version__}" in str(report)
+
+
+def test_distribute_true_on_one_cpu_says_what_happened():
+    # With one CPU device there is nothing to replicate over; torch cannot replicate at all.
+    # (Two devices: tests/test_backends.py trains on two CPU devices on each backend.)
+    run = device.setup(seed=None, distribute=True, verbose=False)
+    off = device.setup(seed=None, distribute=False, verbose=False)
+    assert off.messages[-1] == "Distribution: off (as requested)."
+    if device.describe().gpus:
+        return
+    assert run.strategy is None and run.replicas == 1
+    if keras.backend.backend() == "torch":
+        assert "not available (Keras's torch backend trains on one device" in run.messages[-1]
+    else:
+        assert "not needed (one device" in run.messages[-1]
+
+
+def test_split_cpu_late_or_on_another_backend_says_what_to_do():
+    keras.ops.ones((1,))  # the backend has run something: TensorFlow's devices are fixed now
+    expected = {
+        "tensorflow": r"must run before TensorFlow is initialised",
+        "jax": r"xla_force_host_platform_device_count",
+        "torch": r"no logical CPU devices",
+    }[keras.backend.backend()]
+    with pytest.raises(RuntimeError, match=expected):
+        device.split_cpu(2)
 
 
 def test_native_stderr_is_silenced_and_reemitted_on_error(capfd):

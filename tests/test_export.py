@@ -42,6 +42,7 @@ def test_keras_file_round_trip(model_and_data, tmp_path):
     np.testing.assert_array_equal(keras_outputs(loaded, x[:16]), keras_outputs(model, x[:16]))
 
 
+@pytest.mark.backends("tensorflow", "jax", reason="Keras exports a SavedModel from TensorFlow or JAX (jax2tf)")
 def test_saved_model_round_trip(model_and_data, tmp_path):
     model, x, _ = model_and_data
     path = export.export_saved_model(model, tmp_path / "saved")
@@ -50,6 +51,7 @@ def test_saved_model_round_trip(model_and_data, tmp_path):
     assert export.file_size(path) > 4 * model.count_params()  # a folder: its files are summed
 
 
+@pytest.mark.backends("tensorflow", reason="the course converts to LiteRT with TensorFlow's converter")
 @pytest.mark.parametrize("quantization, atol", [("none", 1e-5), ("float16", 2e-2), ("dynamic", 0.1)])
 def test_litert_float_and_weight_quantized_round_trip(model_and_data, tmp_path, quantization, atol):
     model, x, _ = model_and_data
@@ -62,6 +64,7 @@ def test_litert_float_and_weight_quantized_round_trip(model_and_data, tmp_path, 
     assert lite.input_dtype == np.float32
 
 
+@pytest.mark.backends("tensorflow", reason="the course converts to LiteRT with TensorFlow's converter")
 @pytest.mark.parametrize("int8_io", [False, True])
 def test_litert_int8_is_small_close_and_really_int8(model_and_data, tmp_path, int8_io):
     model, x, y = model_and_data
@@ -82,6 +85,7 @@ def test_litert_int8_is_small_close_and_really_int8(model_and_data, tmp_path, in
     assert lite.input_dtype == (np.int8 if int8_io else np.float32)
 
 
+@pytest.mark.backends("tensorflow", reason="the course exports ONNX with tf2onnx, from the TensorFlow backend")
 def test_onnx_round_trip(model_and_data, tmp_path):
     model, x, _ = model_and_data
     path = export.export_onnx(model, tmp_path / "m.onnx")
@@ -117,6 +121,7 @@ def test_bad_arguments_say_what_was_received(model_and_data, tmp_path, call, pat
         call(model_and_data[0], tmp_path)
 
 
+@pytest.mark.backends("tensorflow", reason="the course converts to LiteRT with TensorFlow's converter")
 def test_litert_model_rejects_a_wrong_input_shape(model_and_data, tmp_path):
     model, x, _ = model_and_data
     lite = export.LiteRTModel(export.export_litert(model, tmp_path / "m.tflite"))

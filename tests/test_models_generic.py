@@ -118,8 +118,10 @@ def test_a_few_training_steps_lower_the_loss_on_a_fixed_batch(name):
     model = build(name)
     x, y = fixed_batch(name, default_input_shape(name), seed=2)
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), run_eagerly=True)
-    # Eager steps: tracing a graph would cost more than six tiny steps.
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  run_eagerly=keras.backend.backend() != "jax")
+    # Eager steps: tracing a graph would cost more than six tiny steps. Not on JAX, where every
+    # eager op compiles on its own: one jitted step is 3x faster there (efficientnet_small 37 s vs 105 s).
     # train_on_batch returns the loss of the batch *before* its update, in training mode.
     losses = [float(np.ravel(model.train_on_batch(x, y))[0]) for _ in range(6)]
     assert np.all(np.isfinite(losses)), losses

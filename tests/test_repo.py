@@ -18,7 +18,9 @@ except ModuleNotFoundError:  # Python 3.10
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 COURSE_COMMAND = "pip install -r requirements.txt && jupyter lab notebooks/"
-TEST_COMMAND = "pip install -r requirements.txt && pytest"
+# The unit tests and the notebooks on TensorFlow, then the unit tests on JAX and on PyTorch.
+TEST_COMMAND = ("pip install -r requirements-dev.txt && pytest"
+                " && KERAS_BACKEND=jax pytest tests && KERAS_BACKEND=torch pytest tests")
 
 
 def readme_commands() -> list[str]:
@@ -36,11 +38,11 @@ def test_ci_runs_the_readme_test_command():
     assert TEST_COMMAND in lines
 
 
-def _requirements() -> dict[str, str]:
+def _requirements(files=("requirements.txt", "requirements-dev.txt")) -> dict[str, str]:
     reqs = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in (line for name in files for line in (ROOT / name).read_text().splitlines()):
         line = line.split("#")[0].strip()
-        if line and not line.startswith("-e"):
+        if line and not line.startswith("-"):
             name, spec = re.match(r"([A-Za-z0-9_.\-\[\]]+)(.*)", line).groups()
             reqs[name.lower()] = spec.replace(" ", "")
     return reqs
@@ -48,7 +50,16 @@ def _requirements() -> dict[str, str]:
 
 def test_every_requirement_is_bounded_above():
     for name, spec in _requirements().items():
-        assert "<" in spec, f"{name} has no upper bound: a future major release could break the course"
+        assert "<" in spec or spec.startswith("=="), f"{name} has no upper bound: a future major release could break the course"
+
+
+def test_dev_requirements_add_the_other_backends_to_the_course_environment():
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements-dev.txt").read_text().splitlines()]
+    assert "-r requirements.txt" in lines
+    dev = _requirements(["requirements-dev.txt"])
+    assert set(dev) == {"jax", "torch"}, dev
+    # torch exactly: its CPU wheel is found locally; another version would pull a multi-GB CUDA build.
+    assert dev["torch"].startswith("=="), dev["torch"]
 
 
 def test_requirements_and_pyproject_agree():
