@@ -39,7 +39,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
 import statistics
@@ -51,18 +50,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from cnnkit._optional import require
+
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 
 
 # ---------------------------------------------------------------- helpers
 
 
-def _require(module: str, package: str, what: str):
-    """Import ``module`` or raise an ImportError that says which package to install."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as err:
-        raise ImportError(f"{what} needs the {package!r} package: pip install {package}  ({err})") from None
+_require = require  # one helper for every optional import (cnnkit._optional)
 
 
 @contextlib.contextmanager

@@ -216,3 +216,49 @@ def test_the_table_is_true_on_this_backend(feature, tmp_path):
     else:  # the feature must fail, and say so clearly, rather than produce garbage
         with pytest.raises((ImportError, NotImplementedError, RuntimeError, ValueError)):
             CHECKS[feature](tmp_path)
+
+
+# ---------------------------------------------------------------- TensorFlow only where needed
+
+WITHOUT_TENSORFLOW = textwrap.dedent(
+    """
+    import importlib, pkgutil, sys
+    sys.modules["tensorflow"] = None  # as if TensorFlow were not installed: importing it fails
+    import keras
+    import numpy as np
+    before = set(sys.modules)
+    import cnnkit
+    from cnnkit import analysis, data, export
+    names = [m.name for m in pkgutil.walk_packages(cnnkit.__path__, "cnnkit.") if m.name != "cnnkit.__main__"]
+    for name in names:
+        importlib.import_module(name)
+    # No backend library beyond what Keras itself loaded (Keras's torch backend imports jax too).
+    extra = {m.split(".")[0] for m in set(sys.modules) - before} & {"jax", "torch", "tensorflow"}
+    assert not extra, f"importing cnnkit imported {extra}"
+
+    model = cnnkit.create_model("lenet5")            # models, training helpers and Grad-CAM work ...
+    heat, _ = analysis.grad_cam(model, np.zeros(model.inputs[0].shape[1:], "float32"))
+    try:                                              # ... a tf.data pipeline says what it needs
+        data.make_scenes(2, image_size=32).as_dataset()
+    except ImportError as err:
+        assert "needs the 'tensorflow' package: pip install tensorflow" in str(err), err
+    else:
+        raise AssertionError("expected an ImportError naming tensorflow")
+    try:                                              # ... and so does export (package or backend)
+        export.export_saved_model(model, "unused")
+    except (ImportError, NotImplementedError) as err:
+        assert "'tensorflow' package" in str(err) or "KERAS_BACKEND=tensorflow" in str(err), err
+    else:
+        raise AssertionError("expected an error naming tensorflow")
+    print("OK", len(names))
+    """
+)
+
+
+@pytest.mark.backends("jax", "torch", reason="on the TensorFlow backend Keras itself needs TensorFlow")
+def test_cnnkit_runs_without_tensorflow_and_says_where_it_is_needed():
+    env = {**os.environ, "KERAS_BACKEND": BACKEND}
+    result = subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout[-500:] + result.stderr[-2000:]
+    assert result.stdout.startswith("OK"), result.stdout

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cnnkit._optional import require
 from cnnkit.data.core import check_positive_int
 from cnnkit.data.shapes import SHAPE_NAMES, random_colors, render_alpha, textured_background
 
@@ -115,8 +116,7 @@ class Scenes:
                 match, padding rows left at -1. The shapes are symmetric, so every
                 view keeps its labels.
         """
-        import tensorflow as tf
-
+        tf = require("tensorflow", "tensorflow", "Scenes.as_dataset (a tf.data pipeline)")
         batch_size = check_positive_int(batch_size, "batch_size")
         ds = tf.data.Dataset.from_tensor_slices((self.images, {"boxes": self.boxes, "classes": self.classes}))
         if shuffle:
