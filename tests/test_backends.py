@@ -262,3 +262,54 @@ def test_cnnkit_runs_without_tensorflow_and_says_where_it_is_needed():
                             timeout=300)
     assert result.returncode == 0, result.stdout[-500:] + result.stderr[-2000:]
     assert result.stdout.startswith("OK"), result.stdout
+
+
+# ---------------------------------------------------------------- the setup cell in Colab
+
+
+def run_setup_cell(in_colab: bool, monkeypatch) -> list[tuple[str, str]]:
+    """Execute tools/nbtool.py's SETUP_CELL as IPython would; return the magics it ran."""
+    import types
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from tools import nbtool
+
+    magics = []
+    ipython = types.SimpleNamespace(run_line_magic=lambda name, line: magics.append((name, line)))
+    if in_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    code = TransformerManager().transform_cell(nbtool.SETUP_CELL)
+    namespace = {"get_ipython": lambda: ipython}
+    try:
+        exec(compile(code, "setup-cell", "exec"), namespace)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert namespace["run"].seed == 42 and namespace["run"].messages  # device.setup() ran
+    return magics
+
+
+def test_setup_cell_installs_cnnkit_in_colab_and_leaves_its_backends_alone(monkeypatch):
+    try:
+        import tomllib  # Python 3.11+
+    except ModuleNotFoundError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    from cnnkit.config import REPO_URL
+
+    assert run_setup_cell(False, monkeypatch) == []  # locally: nothing is installed
+    [(magic, line)] = run_setup_cell(True, monkeypatch)
+    assert magic == "pip"
+    args = line.split()
+    assert args[0] == "install" and f'"cnnkit @ git+{REPO_URL}"' in line
+    # No upgrade or reinstall flags: pip keeps Colab's preinstalled packages when they satisfy the bounds.
+    assert not {"-U", "--upgrade", "--force-reinstall", "--ignore-installed", "-I"} & set(args), args
+    # And cnnkit requires no backend, so Colab's TensorFlow, JAX and PyTorch are never replaced.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    required = {re.match(r"[A-Za-z0-9_.\-]+", dep).group(0).lower() for dep in project["dependencies"]}
+    assert not required & {"tensorflow", "jax", "jaxlib", "torch"}, required
+    # The cell leaves the backend choice to the learner (a cell above it may set KERAS_BACKEND).
+    from tools import nbtool
+
+    assert "KERAS_BACKEND" not in nbtool.SETUP_CELL
