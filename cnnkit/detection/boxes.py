@@ -318,7 +318,8 @@ def decode(offsets, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyx
         raise ValueError(f"decode works on absolute box formats; received box_format={box_format!r}.")
     if tuple(offsets.shape)[-1:] != (4,):
         raise ValueError(f"offsets must have shape (..., 4); received shape {tuple(offsets.shape)}.")
-    t = ops.cast(ops.convert_to_tensor(offsets), "float32") * np.array(variances, dtype="float32")
+    # A tensor of the variances, not a NumPy array: torch cannot mix an ndarray into autograd.
+    t = ops.cast(ops.convert_to_tensor(offsets), "float32") * ops.convert_to_tensor(np.array(variances, dtype="float32"))
     a = convert_format(anchors, box_format, "center_xywh")
     center = ops.stack([a[..., 0] + t[..., 0] * a[..., 2], a[..., 1] + t[..., 1] * a[..., 3],
                         a[..., 2] * ops.exp(ops.minimum(t[..., 2], _MAX_LOG_SCALE)),
