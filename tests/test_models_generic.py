@@ -135,7 +135,7 @@ def test_backbone_pyramid_levels_have_the_right_strides(name):
         levels = pyramid_outputs(backbone)
         assert {"P2", "P3", "P4", "P5"} <= set(levels), f"{name}: levels {list(levels)}"
         x, _ = fixed_batch(name, shape)
-        maps = pyramid_model(backbone)(x[:BATCH])
+        maps = pyramid_model(backbone)([x[:BATCH]])  # a list, like the model's inputs
         for level, tensor in maps.items():
             stride = 2 ** int(level[1:])
             height, width = shape[-3], shape[-2]
