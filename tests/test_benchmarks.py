@@ -1,0 +1,86 @@
+"""The benchmark suite runs end to end (tiny sizes) and writes a consistent report, so it cannot rot."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import run as bench
+from benchmarks import training
+
+
+@pytest.fixture(scope="module")
+def tiny_report(tmp_path_factory):
+    """Run the entry point's main() (what `python benchmarks/run.py` and `python -m benchmarks` call) in its
+    tiny configuration, without PyTorch and notebooks. In-process: a subprocess would add a TensorFlow import."""
+    out = tmp_path_factory.mktemp("bench")
+    assert bench.main(["--tiny", "--no-torch", "--out", str(out)]) == 0
+    return out, json.loads((out / "results.json").read_text()), (out / "report.md").read_text()
+
+
+def test_script_and_module_entry_points_parse_their_arguments():
+    # The two command lines a user types; --help exits before any measurement.
+    for command in ([str(bench.ROOT / "benchmarks" / "run.py")], ["-m", "benchmarks"]):
+        done = subprocess.run([sys.executable, *command, "--help"], capture_output=True, text=True,
+                              cwd=bench.ROOT, timeout=120)
+        assert done.returncode == 0 and "--quick" in done.stdout, done.stderr[-2000:]
+
+
+def test_entry_point_writes_report_json_and_plot(tiny_report):
+    out, results, report = tiny_report
+    assert (out / "throughput.png").stat().st_size > 1000
+    assert results["preset"] == "tiny" and results["notebooks"] == []
+    for section in ("## 1. SimpleCNN", "## 2. Convolutions", "## 3. The NumPy", "## 4. Input", "## 5. Notebooks"):
+        assert section in report
+
+
+def test_training_section_is_consistent(tiny_report):
+    _, results, report = tiny_report
+    tr = results["training"]
+    assert tr["params_keras"] == 620_362  # the seed's SimpleCNN (the PyTorch model has the same count)
+    assert tr["torch"] == "not measured (--no-torch)" and tr["params_torch"] is None
+    assert "PyTorch eager: not measured" in report
+    rows = {r["config"]: r for r in tr["rows"]}
+    assert set(rows) == {label for label, _, _ in training.configurations(False, tr["backend"])}
+    if tr["backend"] == "tensorflow":
+        assert rows["keras fit, XLA on"]["jit_compile"] and not rows["keras fit, XLA off"]["jit_compile"]
+        assert rows["keras fit, 16 steps/execution"]["steps_per_execution"] == 16
+    for r in rows.values():
+        assert r["train_images_per_s"] > 0 and r["infer_images_per_s"] > 0
+        assert len(r["train_seconds"]) == tr["repeats"]
+    ratio = tr["ratios"]["cnnkit fit / keras fit, training"]
+    assert ratio == pytest.approx(rows["cnnkit fit"]["train_images_per_s"] / rows["keras fit"]["train_images_per_s"])
+
+
+def test_compute_and_pipeline_sections(tiny_report):
+    _, results, _ = tiny_report
+    conv = results["conv"]
+    # SimpleCNN's three convs: 32*32*32*27 + 16*16*64*288 + 8*8*128*576 MACs per image.
+    assert conv["conv_macs_per_image"] == 32 * 32 * 32 * 27 + 16 * 16 * 64 * 288 + 8 * 8 * 128 * 576
+    assert [r["layer"] for r in conv["layers"]] == ["conv1", "conv2", "conv3"]
+    assert results["matmul"]["peak_gflops"] > 0
+    ref = results["reference_conv"]
+    assert ref["max_abs_difference"] < 1e-3
+    assert [r["method"] for r in ref["rows"]] == ["numpy loops", "numpy im2col", "keras Conv2D"]
+    assert all(p["per_s"] > 0 for p in results["pipeline"]["generators"] + results["pipeline"]["feeding"])
+
+
+def test_report_says_when_pytorch_is_not_installed(monkeypatch, tiny_report):
+    monkeypatch.setattr(training, "torch_version", lambda: None)
+    assert training.torch_status(use_torch=True) == (None, "not installed")
+    assert "pytorch eager" not in [label for label, _, _ in training.configurations(False)]
+    assert [label for label, _, _ in training.configurations(True)][-1] == "pytorch eager"
+    assert "keras fit, XLA on" not in [label for label, _, _ in training.configurations(False, "torch")]
+    _, results, _ = tiny_report
+    results = json.loads(json.dumps(results))
+    results["training"]["torch"] = "not installed"
+    assert "PyTorch eager: not installed" in bench.markdown(results)
+
+
+def test_arguments():
+    assert bench.parse_args(["--quick"]).notebooks == "none"
+    assert bench.parse_args([]).notebooks == "quick" and bench.parse_args([]).preset == "full"
+    assert bench.parse_args(["--tiny", "--notebooks", "full"]).notebooks == "full"
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--quick", "--tiny"])
