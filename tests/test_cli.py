@@ -16,10 +16,11 @@ def test_info_prints_the_device_summary():
     assert "cnnkit " in result.stdout and "backend" in result.stdout and "CPU cores" in result.stdout
 
 
-def test_unknown_command_fails_with_usage():
-    result = run_cli("fly")
-    assert result.returncode != 0
-    assert "invalid choice: 'fly'" in result.stderr
+def test_unknown_command_fails_with_usage(capsys):
+    with pytest.raises(SystemExit) as exit_:  # argparse exits with the usage; in-process (no TensorFlow import)
+        cli.main(["fly"])
+    assert exit_.value.code != 0
+    assert "invalid choice: 'fly'" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- train / evaluate
@@ -43,16 +44,16 @@ def test_train_then_evaluate_digits(tmp_path):
     assert float(evaluated.stdout.split("test accuracy: ")[1].split()[0]) == accuracy
 
 
-def test_unknown_model_lists_the_valid_names_in_one_line():
-    result = run_cli("train", "alexnet", "--data", "digits")
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
+def test_unknown_model_lists_the_valid_names_in_one_line(capsys):
+    assert cli.main(["train", "alexnet", "--data", "digits"]) != 0
+    lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: unknown model 'alexnet'; valid models: ")
     assert "simple_cnn" in lines[0]
 
 
 # The other error paths run main() in-process (each extra subprocess costs a TensorFlow import);
-# the exit code main() returns is the one `sys.exit(main())` gives the shell, as tested above.
+# the exit code main() returns is the one `sys.exit(main())` gives the shell (the info and train tests
+# above run the real command in a subprocess).
 
 
 @pytest.mark.parametrize("args", [("train", "simple_cnn", "--data", "mnist"), ("evaluate", __file__, "--data", "mnist")])
