@@ -206,3 +206,18 @@ def test_augmentation_is_identity_at_inference_and_changes_training_images():
     assert changed.shape == images.shape and not np.allclose(changed, images)
     with pytest.raises(ValueError, match=r"flip must be one of .* received 'diagonal'"):
         train.make_augmentation(flip="diagonal")
+
+
+def test_steps_per_execution_default_trains_the_same_weights():
+    # Several steps per call into the graph is a speed setting only: the same batches in the same
+    # order give the same weights as one step per call.
+    x, y = separable(200)  # 200 / 32: 6 full batches and a smaller last one
+    expected = 1 if keras.backend.backend() != "tensorflow" else train.STEPS_PER_EXECUTION
+    fast = train.compile_model(tiny_model(seed=3), learning_rate=1e-2)
+    assert fast.steps_per_execution == expected
+    one = train.compile_model(tiny_model(seed=3), learning_rate=1e-2, steps_per_execution=1)
+    assert one.steps_per_execution == 1  # the caller's choice wins
+    for model in (fast, one):
+        train.fit(model, x, y, epochs=2, batch_size=32, shuffle=False, verbose=0)
+    for a, b in zip(fast.get_weights(), one.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
