@@ -183,20 +183,6 @@ def configurations(torch_available: bool, backend: str | None = None) -> list[tu
     return configs + ([("pytorch eager", "torch", {})] if torch_available else [])
 
 
-@contextlib.contextmanager
-def _quiet_tensorflow():
-    """Silence TensorFlow's Python warnings meanwhile (retracing notices: each configuration traces its own steps)."""
-    import logging
-
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def run(num_images: int = 1280, epochs: int = 1, repeats: int = 3, use_torch: bool = True, log=print) -> dict:
     """Measure training and inference images/s of every configuration; return a JSON-ready dict.
 
@@ -207,7 +193,9 @@ def run(num_images: int = 1280, epochs: int = 1, repeats: int = 3, use_torch: bo
         use_torch: include PyTorch eager when it is installed.
     """
 
-    with _quiet_tensorflow():
+    from cnnkit._native_logs import quiet_tensorflow_logger
+
+    with quiet_tensorflow_logger():  # each configuration traces its own steps: retracing notices
         return _run(num_images, epochs, repeats, use_torch, log)
 
 

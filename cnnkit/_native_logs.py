@@ -7,11 +7,16 @@ written before logging is configured, so ``TF_CPP_MIN_LOG_LEVEL`` no longer
 hides them, and Jupyter shows them under the setup cell. This context manager
 points file descriptor 2 at a temporary file while such a call runs and, if
 the call fails, writes what was captured back so no real error is lost.
+
+:func:`quiet_tensorflow_logger` is its Python-side twin: it raises the
+``tensorflow`` logger to ERROR for a block (retracing notices, "Assets written
+to ..."), and puts the level back afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import tempfile
@@ -40,3 +45,20 @@ def quiet_native_stderr():
         finally:
             os.dup2(saved, stderr_fd)
             os.close(saved)
+
+
+@contextlib.contextmanager
+def quiet_tensorflow_logger():
+    """Show only errors of TensorFlow's Python logger for the duration of the block.
+
+    TensorFlow warns "triggered tf.function retracing" once a notebook has built a few
+    models (each traces its own steps: nothing is wrong) and logs INFO lines on every
+    SavedModel write. Only the ``tensorflow`` logger is touched, and only meanwhile.
+    """
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

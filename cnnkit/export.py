@@ -39,7 +39,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import statistics
 import time
@@ -64,17 +63,12 @@ _require = require  # one helper for every optional import (cnnkit._optional)
 @contextlib.contextmanager
 def _quiet():
     """Hide the converters' C++ logs, TensorFlow's INFO logs and Python warnings (they would fill a notebook)."""
-    from cnnkit._native_logs import quiet_native_stderr
+    from cnnkit._native_logs import quiet_native_stderr, quiet_tensorflow_logger
 
-    tf_logger = logging.getLogger("tensorflow")
-    level = tf_logger.level
-    tf_logger.setLevel(logging.ERROR)  # "INFO:tensorflow:Assets written to: ..." on every SavedModel write
-    try:
-        with quiet_native_stderr(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        tf_logger.setLevel(level)
+    # quiet_tensorflow_logger: "INFO:tensorflow:Assets written to: ..." on every SavedModel write
+    with quiet_native_stderr(), quiet_tensorflow_logger(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _tensorflow(what: str):

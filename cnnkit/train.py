@@ -28,14 +28,14 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import sys
 import time
 from dataclasses import dataclass, field
 
 import keras
 import numpy as np
+
+from cnnkit._native_logs import quiet_tensorflow_logger
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 # Training steps per call into the compiled graph on the TensorFlow backend: fewer trips through
@@ -423,7 +423,7 @@ def evaluate(model, x, y=None, class_names=None, batch_size: int = 256, from_log
     if isinstance(x, np.ndarray) or keras.ops.is_tensor(x):
         if y is None:
             raise ValueError("x is an array, so y (the labels) is required; received y=None.")
-        with _quiet_retracing():
+        with quiet_tensorflow_logger():  # per-model retracing notices
             scores = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
         y_true = np.asarray(y)
     else:
@@ -459,23 +459,6 @@ def evaluate(model, x, y=None, class_names=None, batch_size: int = 256, from_log
         accuracy=float(np.mean(y_true == y_pred)), confusion=confusion, precision=precision, recall=recall,
         f1=f1, support=support, class_names=names, y_true=y_true, y_pred=y_pred, scores=scores,
     )
-
-
-@contextlib.contextmanager
-def _quiet_retracing():
-    """Silence TensorFlow's "triggered tf.function retracing" warning while predicting.
-
-    Every new model traces its own predict function (plus once more for a smaller last
-    batch); after a few models in one notebook TensorFlow starts warning about it, although
-    nothing is wrong. Only the ``tensorflow`` Python logger is touched, and only meanwhile.
-    """
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
