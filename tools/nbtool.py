@@ -4,6 +4,7 @@ Usage:
     python tools/nbtool.py run notebooks/01_convolution.ipynb [--quick]   # execute in place, then clean
     python tools/nbtool.py clean notebooks/*.ipynb                        # strip noisy metadata
     python tools/nbtool.py check notebooks/*.ipynb                        # the rules the tests enforce
+    python tools/nbtool.py setup notebooks/*.ipynb                        # rewrite the setup cell (source only)
     python tools/nbtool.py from-py draft.py notebooks/NN_name.ipynb       # percent-format script -> notebook
     python tools/nbtool.py to-py notebooks/NN_name.ipynb draft.py         # notebook -> percent-format script
 
@@ -28,18 +29,33 @@ sys.path.insert(0, str(ROOT))
 
 from cnnkit.config import REPO_URL  # noqa: E402
 
-SETUP_CELL = f'''# Setup: the same first cell in every notebook of the course.
+# What a notebook needs in Colab beyond cnnkit's own dependencies, as pip extras of cnnkit
+# (pyproject.toml), keyed by notebook number; the solutions of a notebook need the same.
+# Colab preinstalls TensorFlow, Keras, JAX, PyTorch, NumPy, SciPy, Matplotlib, scikit-learn,
+# scikit-image and tqdm; `python tools/colab_check.py` runs every notebook in such an environment.
+COLAB_EXTRAS = {"08": ("export",)}
+
+
+def setup_cell(notebook: str = "") -> str:
+    """The setup cell of ``notebook`` (a file name or stem such as ``08_beyond_images``)."""
+    extras = COLAB_EXTRAS.get(Path(notebook).name[:2], ())
+    package = f"cnnkit[{','.join(extras)}]" if extras else "cnnkit"
+    return f'''# Setup: the same first cell in every notebook of the course.
 # In Colab, install cnnkit from its repository (TensorFlow and Keras are preinstalled
 # there and are left alone when they satisfy cnnkit's version bounds). Locally,
 # `pip install -r requirements.txt` has installed everything already.
 import sys
 
 if "google.colab" in sys.modules:
-    %pip install --quiet "cnnkit @ git+{REPO_URL}"
+    %pip install --quiet "{package} @ git+{REPO_URL}"
 
 import cnnkit
 
 run = cnnkit.device.setup(seed=42)'''
+
+
+SETUP_CELL = setup_cell()  # the cell of a notebook that needs no extras
+
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 MAX_NOTEBOOK_BYTES = 1_500_000
@@ -77,8 +93,8 @@ def problems(path: Path) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     found = []
     code = [c for c in nb.cells if c.cell_type == "code"]
-    if not code or code[0].source.strip() != SETUP_CELL.strip():
-        found.append("the first code cell is not the standard setup cell (run `python tools/nbtool.py from-py` or copy SETUP_CELL)")
+    if not code or code[0].source.strip() != setup_cell(path.stem).strip():
+        found.append("the first code cell is not the standard setup cell (run `python tools/nbtool.py from-py`, or copy setup_cell())")
     if not nb.cells or nb.cells[0].cell_type != "markdown" or not nb.cells[0].source.startswith("# "):
         found.append("the first cell must be a markdown title starting with '# '")
     counts = [c.execution_count for c in code]
@@ -111,10 +127,11 @@ def problems(path: Path) -> list[str]:
 # ---------------------------------------------------------------- conversion
 
 
-def from_py(source: Path) -> nbformat.NotebookNode:
+def from_py(source: Path, name: str = "") -> nbformat.NotebookNode:
     """Build a notebook from a percent-format script (``# %%`` code cells, ``# %% [markdown]`` prose).
 
-    The setup cell is inserted after the first markdown cell if the script does not start with it.
+    The setup cell of notebook ``name`` (see :func:`setup_cell`) is inserted after the first
+    markdown cell, replacing the script's own setup cell if it has one.
     """
     cells, kind, lines = [], None, []
 
@@ -133,10 +150,9 @@ def from_py(source: Path) -> nbformat.NotebookNode:
         elif kind is not None:
             lines.append(line)
     flush()
-    code = [c for c in cells if c.cell_type == "code"]
-    if not code or code[0].source.strip() != SETUP_CELL.strip():
-        first_md = next((i for i, c in enumerate(cells) if c.cell_type == "markdown"), -1)
-        cells.insert(first_md + 1, nbformat.v4.new_code_cell(SETUP_CELL))
+    cells = [c for c in cells if not (c.cell_type == "code" and c.source.startswith("# Setup: the same first cell"))]
+    first_md = next((i for i, c in enumerate(cells) if c.cell_type == "markdown"), -1)
+    cells.insert(first_md + 1, nbformat.v4.new_code_cell(setup_cell(name)))
     nb = nbformat.v4.new_notebook(cells=cells)
     return clean(nb)
 
@@ -178,6 +194,8 @@ def main(argv=None) -> int:
     p_run.add_argument("--quick", action="store_true")
     sub.add_parser("clean", help="strip noisy metadata").add_argument("paths", nargs="+", type=Path)
     sub.add_parser("check", help="report rule violations").add_argument("paths", nargs="+", type=Path)
+    sub.add_parser("setup", help="rewrite the setup cell's source from the template").add_argument(
+        "paths", nargs="+", type=Path)
     p_from = sub.add_parser("from-py", help="percent-format script -> notebook")
     p_from.add_argument("source", type=Path)
     p_from.add_argument("target", type=Path)
@@ -193,6 +211,11 @@ def main(argv=None) -> int:
     elif args.command == "clean":
         for path in args.paths:
             write(clean(nbformat.read(path, as_version=4)), path)
+    elif args.command == "setup":
+        for path in args.paths:
+            nb = nbformat.read(path, as_version=4)
+            next(c for c in nb.cells if c.cell_type == "code").source = setup_cell(path.stem)
+            write(nb, path)
     elif args.command == "check":
         bad = 0
         for path in args.paths:
@@ -201,7 +224,7 @@ def main(argv=None) -> int:
                 print(f"{path}: {problem}")
         return 1 if bad else 0
     elif args.command == "from-py":
-        write(from_py(args.source), args.target)
+        write(from_py(args.source, args.target.stem), args.target)
     elif args.command == "to-py":
         args.target.write_text(to_py(nbformat.read(args.source, as_version=4)), encoding="utf-8")
     return 0
