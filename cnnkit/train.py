@@ -288,29 +288,36 @@ class EpochProgress(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._start = time.perf_counter()
+        self._done, self._logs = 0, {}
         if not self.one_line_per_epoch:
             self._show(self._line(0, {}), first=True)
 
     def on_epoch_end(self, epoch, logs=None):
-        line = self._line(epoch + 1, logs or {})
+        self._done, self._logs = epoch + 1, dict(logs or {})
+        line = self._line(self._done, self._logs)
         if self.one_line_per_epoch:
             print(line, flush=True)
         else:
             self._show(line)
 
     def on_train_end(self, logs=None):
-        if not self.one_line_per_epoch and self._handle is None:
+        if self.one_line_per_epoch:
+            return
+        if 0 < self._done < self.epochs:  # stopped early: a full bar at the epoch reached, not a frozen one
+            self._show(self._line(self._done, self._logs, total=self._done)
+                       + f"  (stopped early; at most {self.epochs} epochs)")
+        if self._handle is None:
             sys.stdout.write("\n")
             sys.stdout.flush()
 
-    def _line(self, done: int, logs: dict) -> str:
+    def _line(self, done: int, logs: dict, total: int | None = None) -> str:
         from tqdm import tqdm
 
         metrics = "  ".join(f"{k} {float(v):.4f}" for k, v in logs.items() if np.ndim(v) == 0)
         elapsed = time.perf_counter() - self._start
         if self.one_line_per_epoch:
             return f"epoch {done}/{self.epochs}  {metrics}  ({elapsed:.1f} s)"
-        bar = tqdm.format_meter(done, self.epochs, elapsed, bar_format=BAR_FORMAT)
+        bar = tqdm.format_meter(done, total or self.epochs, elapsed, bar_format=BAR_FORMAT)
         return f"{bar}  {metrics}" if metrics else bar
 
     def _show(self, line: str, first: bool = False):

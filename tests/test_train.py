@@ -93,6 +93,19 @@ def test_progress_output(capsys):
     assert [line.split()[1] for line in lines[:3]] == ["1/3", "2/3", "3/3"]
 
 
+def test_progress_bar_ends_full_at_the_epoch_early_stopping_reached(capsys):
+    # A bar frozen at "epoch 4/20" looks like a crash; it must end full, saying training stopped early.
+    x, y = separable()
+    xv, yv = separable(128, seed=1, flip=True)
+    model = train.compile_model(tiny_model(), learning_rate=5e-2)
+    history = train.fit(model, x, y, validation_data=(xv, yv), epochs=20, batch_size=32,
+                        early_stopping_patience=2)
+    assert history.stopped_early
+    last_bar = capsys.readouterr().out.split("\r")[-1]
+    reached = history.epochs
+    assert f"epoch {reached}/{reached} |" in last_bar and "stopped early; at most 20 epochs" in last_bar, last_bar
+
+
 def test_progress_adds_no_per_batch_hooks():
     # Per-batch hooks cost Python work on every step (and stop Keras dispatching them asynchronously
     # on JAX/torch); the progress bar and the best-weights keeper must only use epoch hooks.
