@@ -293,6 +293,8 @@ def setup(
         messages.append(hooks["deterministic"]())
 
     strategy, replicas, message = hooks["distribute"](distribute, gpus)
+    if "compilation" in hooks:
+        messages.append(hooks["compilation"](replicas))
     messages.append(message)
 
     run = RunSetup(seed=seed, precision_policy=policy, strategy=strategy, replicas=replicas, messages=messages)
@@ -396,6 +398,24 @@ def _jax_distribute(distribute, gpus: list[Device]):
     )
 
 
+def _jax_compilation(replicas: int) -> str:
+    """Random initialisers that compile in a fraction of the time, on one device.
+
+    Every weight of a new shape compiles its own random-number kernel on JAX. With
+    ``jax_threefry_partitionable`` (JAX's default, designed for random arrays sharded
+    over several devices) the kernel of a rank-4 or rank-5 kernel shape took 2.5-3.5 s
+    to compile on a 2-core CPU, against 0.5 s without it: building the course's C3D
+    model went from 25 s to 3 s. Only the random numbers change, not their distribution.
+    """
+    if replicas > 1:
+        return "Random numbers: JAX's partitionable generator, kept for the sharded model."
+    import jax
+
+    jax.config.update("jax_threefry_partitionable", False)
+    return ("Random numbers: JAX's non-partitionable generator on one device "
+            "(new weight shapes compile several times faster).")
+
+
 # PyTorch ----------------------------------------------------------------------
 
 
@@ -436,6 +456,7 @@ _BACKENDS = {
         "memory_growth": lambda gpus: _not_tensorflow("GPU memory growth"),
         "deterministic": lambda: _not_tensorflow("Deterministic ops"),
         "distribute": _jax_distribute,
+        "compilation": _jax_compilation,
     },
     "torch": {
         "describe": _describe_torch,

@@ -21,6 +21,14 @@ sys.path.insert(0, str(ROOT))  # lets tests import tools/ and benchmarks/
 BACKENDS = ("tensorflow", "jax", "torch")
 
 
+def pytest_configure(config):
+    # The unit tests run with the settings a notebook's setup cell makes (on JAX: random
+    # initialisers that compile fast on one device), without seeding or printing.
+    from cnnkit import device
+
+    device.setup(seed=None, distribute=False, verbose=False)
+
+
 def pytest_report_header(config):
     return f"Keras {keras.__version__}, backend: {keras.backend.backend()}"
 

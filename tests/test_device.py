@@ -130,3 +130,21 @@ def test_native_stderr_is_silenced_and_reemitted_on_error(capfd):
         os.write(2, b"the real reason\n")
         raise RuntimeError("import failed")
     assert "the real reason" in capfd.readouterr().err
+
+
+@pytest.mark.backends("jax", reason="a JAX compilation setting")
+def test_setup_on_one_jax_device_uses_the_fast_compiling_random_generator():
+    import jax
+
+    before = jax.config.jax_threefry_partitionable
+    jax.config.update("jax_threefry_partitionable", True)
+    try:
+        run = device.setup(seed=0, verbose=False)
+        assert run.replicas == 1 and not jax.config.jax_threefry_partitionable
+        assert any("non-partitionable generator" in m for m in run.messages)
+        # Seeding still makes initial weights repeatable with this generator.
+        first = keras.ops.convert_to_numpy(keras.layers.Dense(3).add_weight((4, 3)))
+        device.setup(seed=0, verbose=False)
+        np.testing.assert_array_equal(first, keras.ops.convert_to_numpy(keras.layers.Dense(3).add_weight((4, 3))))
+    finally:
+        jax.config.update("jax_threefry_partitionable", before)
