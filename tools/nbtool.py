@@ -5,6 +5,7 @@ Usage:
     python tools/nbtool.py clean notebooks/*.ipynb                        # strip noisy metadata
     python tools/nbtool.py check notebooks/*.ipynb                        # the rules the tests enforce
     python tools/nbtool.py setup notebooks/*.ipynb                        # rewrite the setup cell (source only)
+    python tools/nbtool.py time notebooks/04_backbones.ipynb --quick      # slowest cells, nothing written
     python tools/nbtool.py from-py draft.py notebooks/NN_name.ipynb       # percent-format script -> notebook
     python tools/nbtool.py to-py notebooks/NN_name.ipynb draft.py         # notebook -> percent-format script
 
@@ -186,6 +187,37 @@ def run(path: Path, quick: bool) -> float:
     return seconds
 
 
+def time_cells(path: Path, quick: bool, top: int = 8) -> float:
+    """Execute a copy of a notebook and print its slowest cells (the notebook is not written)."""
+    from datetime import datetime
+
+    from nbclient import NotebookClient
+
+    os.environ["CNNKIT_QUICK"] = "1" if quick else "0"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=EXECUTION_TIMEOUT, kernel_name="python3", record_timing=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    total = time.perf_counter() - start
+
+    def seconds(cell) -> float:
+        stamps = cell.metadata.get("execution", {})
+        begin, end = stamps.get("iopub.execute_input"), stamps.get("shell.execute_reply")
+        if not (begin and end):
+            return 0.0
+        parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+        return (parse(end) - parse(begin)).total_seconds()
+
+    timed = sorted(((seconds(c), i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"), reverse=True)
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    print(f"{path.name} ({backend}, {'quick' if quick else 'full'} mode): {total:.1f} s; slowest cells:")
+    for sec, index, cell in timed[:top]:
+        first = next((line for line in cell.source.splitlines() if line.strip() and not line.startswith("#")), "")
+        print(f"  [{index:3d}] {sec:7.1f} s  {first[:80]}")
+    return total
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -196,6 +228,9 @@ def main(argv=None) -> int:
     sub.add_parser("check", help="report rule violations").add_argument("paths", nargs="+", type=Path)
     sub.add_parser("setup", help="rewrite the setup cell's source from the template").add_argument(
         "paths", nargs="+", type=Path)
+    p_time = sub.add_parser("time", help="execute a copy and print the slowest cells (nothing written)")
+    p_time.add_argument("paths", nargs="+", type=Path)
+    p_time.add_argument("--quick", action="store_true")
     p_from = sub.add_parser("from-py", help="percent-format script -> notebook")
     p_from.add_argument("source", type=Path)
     p_from.add_argument("target", type=Path)
@@ -211,6 +246,9 @@ def main(argv=None) -> int:
     elif args.command == "clean":
         for path in args.paths:
             write(clean(nbformat.read(path, as_version=4)), path)
+    elif args.command == "time":
+        for path in args.paths:
+            time_cells(path, args.quick)
     elif args.command == "setup":
         for path in args.paths:
             nb = nbformat.read(path, as_version=4)
