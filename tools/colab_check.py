@@ -105,6 +105,7 @@ def build_environment(venv: Path) -> Path:
     print(f"building a Colab-like environment in {venv} ...", flush=True)
     start = time.perf_counter()
     sh(sys.executable, "-m", "venv", venv)
+    sh(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip")  # Colab's pip is current
     sh(python, "-m", "pip", "install", "--quiet", *COLAB_PACKAGES, *RUNNER_PACKAGES)
     print(f"  built in {time.perf_counter() - start:.0f} s", flush=True)
     return python
