@@ -6,6 +6,7 @@ Submodules:
     data     offline datasets (digits, shapes, photos) and optional online loaders
     ops      NumPy reference implementations (convolution, im2col, output sizes)
     checks   "check yourself" assertions with Expected/Received messages
+    experiments  repeat a run over seeds (mean ± std, verdicts), time a function
     viz      plots: every function takes ``ax=None`` and returns the Figure
     detection boxes, anchors, NMS, a one-stage Detector, COCO-style AP
     models   the model registry: ``create_model(name)``, ``list_models()``
@@ -19,7 +20,19 @@ from cnnkit._native_logs import quiet_native_stderr
 with quiet_native_stderr():
     import keras  # noqa: F401  (imports the backend once, without its C++ start-up logs)
 
-from cnnkit import analysis, checks, config, data, detection, device, ops, train, video, viz
+from cnnkit import (
+    analysis,
+    checks,
+    config,
+    data,
+    detection,
+    device,
+    experiments,
+    ops,
+    train,
+    video,
+    viz,
+)
 from cnnkit.models import create_model, list_models, register_model
 
 __version__ = "0.1.0"
@@ -33,6 +46,7 @@ __all__ = [
     "data",
     "detection",
     "device",
+    "experiments",
     "list_models",
     "models",
     "ops",

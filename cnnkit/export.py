@@ -41,7 +41,6 @@ from __future__ import annotations
 import contextlib
 import os
 import statistics
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +48,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from cnnkit import experiments
 from cnnkit._optional import require
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
@@ -423,7 +423,8 @@ def measure_latency(predict, x, warmup: int = 10, repeats: int = 100) -> Latency
 
     The warm-up calls absorb one-off costs (graph tracing, memory allocation,
     caches); the median of the timed calls ignores the occasional slow run
-    caused by other programs.
+    caused by other programs. The timing itself is :func:`cnnkit.experiments.timings`,
+    the one timer of the course.
 
     Args:
         predict: a function of one batch, e.g. ``LiteRTModel(path).predict`` or ``model.predict_on_batch``.
@@ -438,17 +439,8 @@ def measure_latency(predict, x, warmup: int = 10, repeats: int = 100) -> Latency
         >>> measure_latency(lambda b: b * 2, np.ones(3), warmup=1, repeats=5).median_ms < 10
         True
     """
-    for name, value, low in (("warmup", warmup, 0), ("repeats", repeats, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}; received {value!r}.")
-    for _ in range(warmup):
-        predict(x)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        predict(x)
-        times.append((time.perf_counter() - start) * 1000.0)
-    return Latency(times)
+    seconds = experiments.timings(lambda: predict(x), repeats=repeats, warmup=warmup)
+    return Latency([t * 1000.0 for t in seconds])
 
 
 def cpu_threads() -> int:

@@ -41,6 +41,7 @@ from cnnkit.viz.detection import (
     show_detection_grid,
     show_detections,
 )
+from cnnkit.viz.experiments import plot_repeats
 from cnnkit.viz.inspect import draw_receptive_fields, show_feature_maps, show_filters, show_grad_cam
 from cnnkit.viz.segmentation import (
     class_colors,
@@ -91,6 +92,7 @@ __all__ = [
     "line_plot",
     "new_axes",
     "plot_confusion_matrix",
+    "plot_repeats",
     "plot_history",
     "show_feature_maps",
     "show_filters",
