@@ -6,6 +6,7 @@ Submodules:
     data     offline datasets (digits, shapes, photos) and optional online loaders
     ops      NumPy reference implementations (convolution, im2col, output sizes)
     checks   "check yourself" assertions with Expected/Received messages
+    exercises  checks for the exercises at the end of each notebook (never revealing the solution)
     experiments  repeat a run over seeds (mean ± std, verdicts), time a function
     viz      plots: every function takes ``ax=None`` and returns the Figure
     detection boxes, anchors, NMS, a one-stage Detector, COCO-style AP
@@ -27,6 +28,7 @@ from cnnkit import (
     data,
     detection,
     device,
+    exercises,
     experiments,
     ops,
     train,
@@ -46,6 +48,7 @@ __all__ = [
     "data",
     "detection",
     "device",
+    "exercises",
     "experiments",
     "list_models",
     "models",

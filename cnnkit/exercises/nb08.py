@@ -1,0 +1,15 @@
+"""Exercises of notebook 08, Beyond images (``notebooks/08_beyond_images.ipynb``); solutions in ``solutions/08_beyond_images_solutions.ipynb``.
+
+No exercise is registered here yet. Register each exercise of the notebook's
+``## Exercises`` section here, one call per exercise, in the notebook's order
+(the format and a worked example are in ``cnnkit.exercises``; the recipe,
+notebook cells included, in CONTRIBUTING.md, "Exercises and solutions")::
+
+    from cnnkit.exercises import exercise, expect_equal, model_answer
+
+    exercise("08.1", title="...", level=1, minutes=10, hint="...",
+             check=expect_equal(..., what="..."), correct=..., wrong=...)
+    model_answer("08.2", "...", title="...", level=2, minutes=15)
+
+Then remove "08" from ``NOT_YET_CONVERTED`` in ``tests/test_exercises.py``.
+"""
