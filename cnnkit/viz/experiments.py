@@ -33,7 +33,7 @@ def plot_repeats(results, metric: str | None = None, ax=None, title: str | None 
     named = by_name(results)
     summaries = {name: r.summary(metric) for name, r in named.items()}
     metric = next(iter(summaries.values())).metric
-    fig, ax = new_axes(ax, figsize or (1.0 + 1.1 * len(summaries), 3.0))
+    fig, ax = new_axes(ax, figsize or (max(2.8, 1.0 + 1.1 * len(summaries)), 3.0))
     for i, s in enumerate(summaries.values()):
         offsets = np.linspace(-0.12, 0.12, s.n) if s.n > 1 else np.zeros(1)
         ax.scatter(i + offsets, s.values, s=18, color=SEED_COLOR, alpha=0.7, zorder=2,
