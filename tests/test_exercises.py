@@ -354,14 +354,18 @@ def _scalars(value):
         yield value
 
 
-def revealed(message: str, correct) -> list[str]:
-    """Parts of a correct answer printed in a failure message (after its "NN.k · Title: " prefix).
+def revealed(body: str, correct, wrong) -> list[str]:
+    """Parts of the correct answer that a failure message prints.
 
-    Numbers 0, 1 and -1 and strings shorter than 3 characters are too common to test.
+    Values the wrong answer shares with the correct one are left out (echoing
+    what the learner typed reveals nothing), and so are 0, 1, -1 and strings
+    shorter than 3 characters (too common to test).
     """
-    body = message.split(": ", 1)[-1]
+    shared = set(_scalars(wrong))
     found = []
     for value in _scalars(correct):
+        if value in shared:
+            continue
         if isinstance(value, str):
             if len(value) >= 3 and value in body:
                 found.append(value)
@@ -392,7 +396,8 @@ def example_problems(exercise, registry) -> list[str]:
         for word in ("Expected", "Received", "\nHint: "):
             if word not in message:
                 found.append(f"{exercise.id}: the message for its wrong example has no {word.strip()!r}: {message!r}")
-        leaks = revealed(message, resolve(exercise.correct))
+        body = message.removeprefix(f"{exercise.id} · {exercise.title}: ")
+        leaks = revealed(body, resolve(exercise.correct), wrong)
         if leaks:
             found.append(f"{exercise.id}: the message for its wrong example reveals the answer ({leaks}): {message!r}")
     else:
@@ -430,7 +435,10 @@ def test_the_generic_example_test_catches_what_it_must(reg):
         if answer != "max":
             raise AssertionError("No.")
 
+    reg.exercise("02.1", title="Shape", level=1, minutes=5, hint="h", correct=(1, 15, 15, 8), wrong=(1, 16, 16, 8),
+                 check=expect_shape((1, 15, 15, 8)))
     assert example_problems(reg.get("01.2"), reg) == []
+    assert example_problems(reg.get("02.1"), reg) == []  # "8" in "Received (1, 16, 16, 8)" echoes the learner
     assert example_problems(reg.get("01.3"), reg) == ["01.3: its wrong example does not fail (it printed '✔ 01.3 · Passes anything: fine')"]
     assert example_problems(reg.get("01.4"), reg)[0].startswith("01.4: the message for its wrong example reveals the answer (['124'])")
     problems = example_problems(reg.get("01.5"), reg)
