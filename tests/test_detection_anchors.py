@@ -45,9 +45,26 @@ def test_default_sizes_follow_retinanet():
     assert gen.sizes == (32.0, 64.0) and gen.anchors_per_location == 9
 
 
+def test_repeats_put_identical_copies_on_each_cell():
+    # MediaPipe's SSD anchors with fixed_anchor_size: one shape, several copies per cell, per level.
+    gen = AnchorGenerator(levels=(3, 4), sizes=32, ratios=(1.0,), scales=(1.0,), repeats=(2, 3))
+    assert gen.counts((32, 32)) == {"P3": 16 * 2, "P4": 4 * 3}
+    assert gen.anchors_per_level == (2, 3)
+    anchors = gen((32, 32))
+    np.testing.assert_array_equal(anchors["P3"][0], anchors["P3"][1])
+    np.testing.assert_array_equal(anchors["P3"][0], [-12, -12, 20, 20])  # centre (4, 4), 32 x 32
+    np.testing.assert_array_equal(anchors["P4"][:3], [[-8, -8, 24, 24]] * 3)  # centre (8, 8)
+    assert gen.get_config()["repeats"] == (2, 3)
+    with pytest.raises(ValueError, match=r"differs between levels .*use anchors_per_level"):
+        _ = gen.anchors_per_location
+    assert AnchorGenerator(levels=(3,), ratios=(1.0, 2.0), scales=(1.0,), repeats=2).anchors_per_location == 4
+
+
 @pytest.mark.parametrize(
     "kwargs, pattern",
     [
+        ({"repeats": 0}, r"repeats must be one or more positive integers; received 0"),
+        ({"repeats": (1, 2)}, r"repeats must give one count per level \(3\)"),
         ({"levels": (4, 3)}, r"levels must be increasing integers"),
         ({"levels": ()}, r"levels must be increasing integers"),
         ({"sizes": (8, 16)}, r"one size per level \(3\)"),

@@ -92,6 +92,38 @@ def test_encode_decode_round_trip_and_known_offsets():
     np.testing.assert_allclose(_np(out), batch, rtol=1e-4, atol=1e-3)
 
 
+def test_linear_size_coding_is_mediapipes_and_round_trips():
+    # MediaPipe (BlazeFace): centre = anchor centre + t / 128 * anchor size, size = t / 128 * anchor size.
+    anchor = np.array([[0.0, 0.0, 128.0, 128.0]])  # centre (64, 64), 128 x 128
+    v = (1 / 128,) * 4
+    out = _np(B.decode(np.array([[10.0, -4.0, 50.0, 60.0]], np.float32), anchor, v, size_coding="linear"))
+    np.testing.assert_allclose(out, [[74 - 25, 60 - 30, 74 + 25, 60 + 30]], atol=1e-4)
+    rng = np.random.default_rng(3)
+    anchors, boxes = _random_xyxy(rng, 40), _random_xyxy(rng, 40)
+    offsets = B.encode(boxes, anchors, size_coding="linear")
+    np.testing.assert_allclose(_np(B.decode(offsets, anchors, size_coding="linear")), boxes, rtol=1e-4, atol=1e-3)
+    # Linear and log codings agree on centres and differ on sizes: w / wa vs log(w / wa).
+    log = _np(B.encode(boxes, anchors, variances=(1, 1, 1, 1)))
+    lin = _np(B.encode(boxes, anchors, variances=(1, 1, 1, 1), size_coding="linear"))
+    np.testing.assert_allclose(lin[:, :2], log[:, :2], rtol=1e-5)
+    np.testing.assert_allclose(np.log(lin[:, 2:]), log[:, 2:], rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match=r"size_coding must be one of \('log', 'linear'\); received 'exp'"):
+        B.decode(offsets, anchors, size_coding="exp")
+
+
+def test_decode_points_offsets_keypoints_from_anchor_centres():
+    anchors = np.array([[0.0, 0.0, 128.0, 128.0], [8.0, 8.0, 24.0, 40.0]])  # centres (64, 64), (16, 24)
+    offsets = np.array([[[10.0, -4.0], [0.0, 0.0]], [[1.0, 1.0], [-0.5, 0.25]]], np.float32)  # (A=2, K=2, 2)
+    out = _np(B.decode_points(offsets, anchors, variances=(1.0, 1.0)))
+    # x = xa + tx * wa, y = ya + ty * ha  (second anchor: 16 wide, 32 high)
+    np.testing.assert_allclose(out, [[[64 + 1280, 64 - 512], [64, 64]], [[32, 56], [8, 32]]], atol=1e-4)
+    np.testing.assert_allclose(_np(B.decode_points(offsets[:1], anchors[:1], (1 / 128, 1 / 128)))[0, 0], [74, 60])
+    with pytest.raises(ValueError, match=r"offsets must have shape \(\.\.\., anchors, points, 2\)"):
+        B.decode_points(np.zeros((2, 3)), anchors)
+    with pytest.raises(ValueError, match=r"variances must be 2 positive numbers"):
+        B.decode_points(offsets, anchors, variances=(1.0,))
+
+
 def test_decode_clips_huge_log_scales_instead_of_overflowing():
     out = _np(B.decode(np.array([[0, 0, 1e4, 1e4]], np.float32), np.array([[0.0, 0.0, 10.0, 10.0]])))
     assert np.all(np.isfinite(out))

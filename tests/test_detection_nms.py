@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from cnnkit.detection import greedy_nms_reference, non_max_suppression
+from cnnkit.detection import (
+    greedy_nms_reference,
+    iou_matrix_numpy,
+    non_max_suppression,
+    weighted_nms,
+)
 
 
 def _clustered_boxes(rng, n):
@@ -88,3 +93,74 @@ def test_many_boxes_across_blocks_match_the_reference():
     for cls in (None, classes):
         kept = non_max_suppression(boxes, scores, cls, iou_threshold=0.4, max_detections=None)
         assert kept.tolist() == greedy_nms_reference(boxes, scores, cls, iou_threshold=0.4, max_detections=None)
+
+
+# ---------------------------------------------------------------- weighted NMS (BlazeFace)
+
+
+def _mediapipe_weighted_nms(boxes, scores, points, threshold):
+    """NonMaxSuppressionCalculator::WeightedNonMaxSuppression of MediaPipe, transcribed as a plain loop.
+
+    Source: mediapipe/calculators/util/non_max_suppression_calculator.cc (google/mediapipe, 2024-07).
+    """
+    remained = sorted(range(len(scores)), key=lambda i: -scores[i])
+    out = []
+    while remained:
+        leader = remained[0]
+        candidates, rest = [], []
+        for i in remained:
+            (candidates if iou_matrix_numpy(boxes[i], boxes[leader])[0, 0] > threshold else rest).append(i)
+        total = sum(scores[i] for i in candidates)
+        box = sum(scores[i] * boxes[i] for i in candidates) / total
+        pts = sum(scores[i] * points[i] for i in candidates) / total
+        out.append((box, scores[leader], pts))
+        if len(rest) == len(remained):
+            break
+        remained = rest
+    return out
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_weighted_nms_matches_mediapipes_loop(seed):
+    rng = np.random.default_rng(seed)
+    boxes = _clustered_boxes(rng, 60)
+    scores = rng.uniform(0.5, 1.0, size=60)
+    points = rng.uniform(0, 100, size=(60, 6, 2))
+    ours = weighted_nms(boxes, scores, iou_threshold=0.3, points=points)
+    reference = _mediapipe_weighted_nms(boxes, scores, points, 0.3)
+    assert len(ours.indices) == len(reference) and len(reference) < 60
+    for k, (box, score, pts) in enumerate(reference):
+        np.testing.assert_allclose(ours.boxes[k], box, rtol=1e-9)
+        np.testing.assert_allclose(ours.points[k], pts, rtol=1e-9)
+        assert ours.scores[k] == score
+    assert sorted(np.concatenate(ours.clusters).tolist()) == list(range(60))  # every box in one cluster
+
+
+def test_weighted_nms_on_a_hand_example():
+    boxes = np.array([[0, 0, 10, 10], [2, 0, 12, 10], [50, 50, 60, 60], [1, 0, 11, 10]], float)
+    scores = np.array([0.6, 0.2, 0.5, 0.2])
+    out = weighted_nms(boxes, scores)
+    # Cluster of boxes 0, 1, 3 (IoU 0.67 and 0.82 with box 0): x1 = (0.6*0 + 0.2*2 + 0.2*1) / 1.0 = 0.6.
+    np.testing.assert_allclose(out.boxes, [[0.6, 0, 10.6, 10], [50, 50, 60, 60]])
+    assert out.indices.tolist() == [0, 2] and out.scores.tolist() == [0.6, 0.5] and out.points is None
+    assert [c.tolist() for c in out.clusters] == [[0, 1, 3], [2]]
+    # Score threshold and max_detections; hard NMS keeps box 0 itself instead of the blend.
+    assert weighted_nms(boxes, scores, score_threshold=0.55).indices.tolist() == [0]
+    assert len(weighted_nms(boxes, scores, max_detections=1).boxes) == 1
+    assert non_max_suppression(boxes, scores, iou_threshold=0.3).tolist() == [0, 2]
+    empty = weighted_nms(np.zeros((0, 4)), np.zeros(0), points=np.zeros((0, 6, 2)))
+    assert empty.boxes.shape == (0, 4) and empty.points.shape == (0, 6, 2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"scores": np.array([0.5, -0.1])}, r"scores must be non-negative"),
+        ({"points": np.zeros((3, 6, 2))}, r"points must have shape \(2, num_points, 2\)"),
+        ({"iou_threshold": 1.5}, r"iou_threshold must be between 0 and 1"),
+    ],
+)
+def test_weighted_nms_rejects_bad_arguments(kwargs, pattern):
+    args = {"boxes": np.array([[0, 0, 1, 1], [0, 0, 2, 2]], float), "scores": np.array([0.5, 0.4])} | kwargs
+    with pytest.raises(ValueError, match=pattern):
+        weighted_nms(**args)

@@ -5,10 +5,12 @@ module            what it holds
 ================  ==================================================================
 ``boxes``         named box formats, conversion, IoU, encoding against anchors, clipping
 ``anchors``       multi-level anchor generator; IoU matching with an ignore band
-``nms``           vectorised greedy non-maximum suppression (per class or not) + reference
+``nms``           vectorised greedy non-maximum suppression (per class or not) + reference;
+                  BlazeFace's weighted NMS
 ``losses``        sigmoid focal loss, smooth-L1 and GIoU box losses
 ``detector``      :class:`Detector`: backbone + FPN + one-stage head, ``predict`` -> boxes
 ``metrics``       :func:`evaluate`: AP@0.5, AP@[.5:.95], per-class AP, AR (COCO protocol)
+``faces``         :class:`FaceDetector`: MediaPipe's pretrained BlazeFace through the pieces above
 ================  ==================================================================
 
 Predictions and ground truth follow the keras-hub / KerasCV dict convention:
@@ -34,27 +36,40 @@ from cnnkit.detection.boxes import (
     clip_boxes,
     convert_format,
     decode,
+    decode_points,
     encode,
     iou_matrix,
     iou_matrix_numpy,
 )
 from cnnkit.detection.detector import Detector
+from cnnkit.detection.faces import KEYPOINT_NAMES, FaceDetections, FaceDetector, blazeface_anchors
 from cnnkit.detection.losses import detection_loss, giou, giou_loss, sigmoid_focal_loss, smooth_l1
 from cnnkit.detection.metrics import DetectionMetrics, evaluate
-from cnnkit.detection.nms import greedy_nms_reference, non_max_suppression
+from cnnkit.detection.nms import (
+    WeightedNMS,
+    greedy_nms_reference,
+    non_max_suppression,
+    weighted_nms,
+)
 
 __all__ = [
     "BACKGROUND",
     "FORMATS",
     "IGNORE",
+    "KEYPOINT_NAMES",
     "AnchorGenerator",
     "DetectionMetrics",
     "Detector",
+    "FaceDetections",
+    "FaceDetector",
+    "WeightedNMS",
+    "blazeface_anchors",
     "box_area",
     "check_boxes",
     "clip_boxes",
     "convert_format",
     "decode",
+    "decode_points",
     "detection_loss",
     "encode",
     "encode_targets",
@@ -68,4 +83,5 @@ __all__ = [
     "non_max_suppression",
     "sigmoid_focal_loss",
     "smooth_l1",
+    "weighted_nms",
 ]

@@ -6,6 +6,13 @@ anchors. Level ``P{k}`` has stride ``2**k``: its cell ``(i, j)`` is centred
 on the image pixel ``((j + 0.5) * 2**k, (i + 0.5) * 2**k)`` and carries
 ``len(ratios) * len(scales)`` anchors there.
 
+MediaPipe's SSD anchors (BlazeFace) are a variant of the same grid: one
+*fixed* anchor size for every level, and several identical copies of it on
+each cell (``repeats``), because MediaPipe merges layers of equal stride and,
+with ``fixed_anchor_size``, gives all their anchors the same shape; the
+network still predicts a different box for each copy. See
+:mod:`cnnkit.detection.faces`.
+
 Training needs, for each anchor, what it *should* predict: matching assigns
 each anchor the ground-truth box it overlaps most, and
 
@@ -54,10 +61,15 @@ class AnchorGenerator:
             (RetinaNet's choice). A number means the same for every level.
         ratios: width / height of the anchors.
         scales: multipliers of the base size, e.g. ``(1, 2**(1/3), 2**(2/3))``.
+        repeats: how many identical copies of its anchors each cell carries, one
+            number for all levels or one per level (default 1). MediaPipe's
+            BlazeFace has ``sizes=128, ratios=(1.0,), scales=(1.0,), repeats=(2, 6)``
+            on levels ``(3, 4)``: 16 x 16 x 2 + 8 x 8 x 6 = 896 anchors of 128 x 128
+            pixels for a 128 x 128 input.
 
     Anchors are ``"xyxy"`` pixel boxes, ordered level by level, then row by row
-    (``y``), column by column (``x``), then ratio by ratio and scale by scale,
-    which is the order a ``(B, H, W, A * k)`` head output reshaped to
+    (``y``), column by column (``x``), then ratio by ratio and scale by scale
+    (and copy by copy), which is the order a ``(B, H, W, A * k)`` head output reshaped to
     ``(B, H * W * A, k)`` has.
 
     Example:
@@ -66,7 +78,8 @@ class AnchorGenerator:
         [-4.0, -4.0, 12.0, 12.0]
     """
 
-    def __init__(self, levels=(3, 4, 5), sizes=None, ratios=(0.5, 1.0, 2.0), scales=(1.0, 2 ** (1 / 3), 2 ** (2 / 3))):
+    def __init__(self, levels=(3, 4, 5), sizes=None, ratios=(0.5, 1.0, 2.0), scales=(1.0, 2 ** (1 / 3), 2 ** (2 / 3)),
+                 repeats=1):
         levels = tuple(levels) if np.ndim(levels) else (levels,)
         if not levels or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= 10
                              for k in levels) or list(levels) != sorted(set(levels)):
@@ -82,31 +95,44 @@ class AnchorGenerator:
         self.sizes = sizes
         self.ratios = _positive_numbers(ratios, "ratios")
         self.scales = _positive_numbers(scales, "scales")
+        self.repeats = _repeats(repeats, len(self.levels))
+
+    @property
+    def anchors_per_level(self) -> tuple[int, ...]:
+        """How many anchors sit on each cell of each level: ``len(ratios) * len(scales) * repeats``."""
+        return tuple(len(self.ratios) * len(self.scales) * r for r in self.repeats)
 
     @property
     def anchors_per_location(self) -> int:
-        """How many anchors sit on each feature-map cell: ``len(ratios) * len(scales)``."""
-        return len(self.ratios) * len(self.scales)
+        """How many anchors sit on each feature-map cell: ``len(ratios) * len(scales)`` (times ``repeats``).
+
+        Raises:
+            ValueError: when the number differs between levels (see :attr:`anchors_per_level`).
+        """
+        if len(set(self.anchors_per_level)) > 1:
+            raise ValueError(f"anchors_per_location differs between levels {self.levels}: "
+                             f"{self.anchors_per_level}; use anchors_per_level.")
+        return self.anchors_per_level[0]
 
     def feature_size(self, image_shape, level: int) -> tuple[int, int]:
         """Height and width of level ``level``'s feature map: ``ceil(size / 2**level)``."""
         height, width = _hw(image_shape)
         return math.ceil(height / 2**level), math.ceil(width / 2**level)
 
-    def _cell_shapes(self, size: float) -> np.ndarray:
-        """(ratios * scales, 2) widths and heights of the anchors on one cell."""
+    def _cell_shapes(self, size: float, repeats: int = 1) -> np.ndarray:
+        """(ratios * scales * repeats, 2) widths and heights of the anchors on one cell."""
         shapes = [(size * s * math.sqrt(r), size * s / math.sqrt(r)) for r in self.ratios for s in self.scales]
-        return np.array(shapes, dtype=np.float32)
+        return np.repeat(np.array(shapes, dtype=np.float32), repeats, axis=0)
 
     def __call__(self, image_shape) -> dict[str, np.ndarray]:
         """``{"P3": (H3 * W3 * A, 4), ...}``: the anchors of every level, ``"xyxy"`` pixels."""
         out = {}
-        for level, size in zip(self.levels, self.sizes):
+        for level, size, repeats in zip(self.levels, self.sizes, self.repeats):
             stride = 2.0**level
             rows, cols = self.feature_size(image_shape, level)
             cy, cx = np.meshgrid((np.arange(rows) + 0.5) * stride, (np.arange(cols) + 0.5) * stride, indexing="ij")
             centers = np.stack([cx, cy], axis=-1).reshape(-1, 1, 2)  # (cells, 1, 2) as (x, y)
-            half = self._cell_shapes(size)[None] / 2  # (1, A, 2)
+            half = self._cell_shapes(size, repeats)[None] / 2  # (1, A, 2)
             anchors = np.concatenate([centers - half, centers + half], axis=-1)  # (cells, A, 4)
             out[f"P{level}"] = anchors.reshape(-1, 4).astype(np.float32)
         return out
@@ -117,14 +143,26 @@ class AnchorGenerator:
 
     def counts(self, image_shape) -> dict[str, int]:
         """Number of anchors per level, e.g. ``{"P3": 576, ...}``."""
-        return {f"P{k}": int(np.prod(self.feature_size(image_shape, k))) * self.anchors_per_location
-                for k in self.levels}
+        return {f"P{k}": int(np.prod(self.feature_size(image_shape, k))) * per_cell
+                for k, per_cell in zip(self.levels, self.anchors_per_level)}
 
     def get_config(self) -> dict:
-        return {"levels": self.levels, "sizes": self.sizes, "ratios": self.ratios, "scales": self.scales}
+        return {"levels": self.levels, "sizes": self.sizes, "ratios": self.ratios, "scales": self.scales,
+                "repeats": self.repeats}
 
     def __repr__(self) -> str:
         return "AnchorGenerator(" + ", ".join(f"{k}={v}" for k, v in self.get_config().items()) + ")"
+
+
+def _repeats(repeats, num_levels: int) -> tuple[int, ...]:
+    values = tuple(repeats) if np.ndim(repeats) else (repeats,)
+    if not values or any(isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 1 for r in values):
+        raise ValueError(f"repeats must be one or more positive integers; received {repeats!r}.")
+    if len(values) == 1:
+        values = values * num_levels
+    if len(values) != num_levels:
+        raise ValueError(f"repeats must give one count per level ({num_levels}) or one for all; received {repeats!r}.")
+    return tuple(int(r) for r in values)
 
 
 def _hw(image_shape) -> tuple[int, int]:

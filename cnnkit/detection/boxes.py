@@ -266,7 +266,16 @@ def _check_variances(variances) -> tuple[float, ...]:
     return values
 
 
-def encode(boxes, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyxy"):
+SIZE_CODINGS = ("log", "linear")
+
+
+def _check_size_coding(size_coding: str) -> str:
+    if size_coding not in SIZE_CODINGS:
+        raise ValueError(f"size_coding must be one of {SIZE_CODINGS}; received {size_coding!r}.")
+    return size_coding
+
+
+def encode(boxes, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyxy", size_coding: str = "log"):
     """Express boxes as offsets from anchors: the regression targets of a detector.
 
     With both in centre form, ``(x, y, w, h)`` for the box and ``(xa, ya, wa, ha)``
@@ -275,33 +284,37 @@ def encode(boxes, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyxy"
         t = ((x - xa) / wa, (y - ya) / ha, log(w / wa), log(h / ha)) / variances
 
     Dividing by the variances scales the four targets to similar, roughly unit
-    spread (the SSD / Faster R-CNN convention).
+    spread (the SSD / Faster R-CNN convention). With ``size_coding="linear"``
+    the sizes are plain ratios, ``w / wa`` and ``h / ha``, instead of their
+    logarithms: MediaPipe's coding (BlazeFace), where ``variances = 1 / 128``
+    and 128-pixel anchors make every offset a distance in input pixels.
 
     Args:
         boxes: ``(..., A, 4)`` boxes, each paired with the anchor at the same position.
         anchors: ``(A, 4)`` or ``(..., A, 4)``; broadcasts against ``boxes``.
         variances: four positive scales.
         box_format: the format of both ``boxes`` and ``anchors`` (absolute formats only).
+        size_coding: ``"log"`` (SSD, RetinaNet) or ``"linear"`` (MediaPipe).
 
     Returns:
         Offsets of shape ``(..., A, 4)``; :func:`decode` inverts them.
     """
     variances = _check_variances(variances)
+    _check_size_coding(size_coding)
     if box_format.startswith("rel_"):
         raise ValueError(f"encode works on absolute box formats; received box_format={box_format!r}.")
     b = convert_format(boxes, box_format, "center_xywh")
     a = convert_format(anchors, box_format, "center_xywh")
-    eps = 1e-6
-    t = ops.stack([
-        (b[..., 0] - a[..., 0]) / a[..., 2],
-        (b[..., 1] - a[..., 1]) / a[..., 3],
-        ops.log(ops.maximum(b[..., 2], eps) / a[..., 2]),
-        ops.log(ops.maximum(b[..., 3], eps) / a[..., 3]),
-    ], axis=-1)
+    if size_coding == "log":
+        eps = 1e-6
+        sizes = [ops.log(ops.maximum(b[..., 2], eps) / a[..., 2]), ops.log(ops.maximum(b[..., 3], eps) / a[..., 3])]
+    else:
+        sizes = [b[..., 2] / a[..., 2], b[..., 3] / a[..., 3]]
+    t = ops.stack([(b[..., 0] - a[..., 0]) / a[..., 2], (b[..., 1] - a[..., 1]) / a[..., 3], *sizes], axis=-1)
     return t / ops.convert_to_tensor(np.array(variances, dtype="float32"))
 
 
-def decode(offsets, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyxy"):
+def decode(offsets, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyxy", size_coding: str = "log"):
     """Turn offsets from :func:`encode` (or a detector's box head) back into boxes.
 
     Args:
@@ -309,11 +322,20 @@ def decode(offsets, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyx
         anchors: ``(A, 4)`` or ``(..., A, 4)`` in ``box_format``.
         variances: the same four scales used to encode.
         box_format: the format of ``anchors`` and of the result.
+        size_coding: ``"log"`` (sizes are ``anchor * exp(t)``) or ``"linear"``
+            (sizes are ``anchor * t``, MediaPipe's BlazeFace), as used to encode.
 
     Returns:
         Boxes of shape ``(..., A, 4)`` in ``box_format``.
+
+    Example:
+        >>> anchor = np.array([[0.0, 0.0, 128.0, 128.0]])             # centre (64, 64), 128 x 128
+        >>> np.asarray(decode(np.array([[10.0, -4.0, 50.0, 60.0]]), anchor, (1 / 128,) * 4,
+        ...                   box_format="xyxy", size_coding="linear")).tolist()
+        [[49.0, 30.0, 99.0, 90.0]]
     """
     variances = _check_variances(variances)
+    _check_size_coding(size_coding)
     if box_format.startswith("rel_"):
         raise ValueError(f"decode works on absolute box formats; received box_format={box_format!r}.")
     if tuple(offsets.shape)[-1:] != (4,):
@@ -321,7 +343,44 @@ def decode(offsets, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyx
     # A tensor of the variances, not a NumPy array: torch cannot mix an ndarray into autograd.
     t = ops.cast(ops.convert_to_tensor(offsets), "float32") * ops.convert_to_tensor(np.array(variances, dtype="float32"))
     a = convert_format(anchors, box_format, "center_xywh")
+    if size_coding == "log":
+        size_w = ops.exp(ops.minimum(t[..., 2], _MAX_LOG_SCALE))
+        size_h = ops.exp(ops.minimum(t[..., 3], _MAX_LOG_SCALE))
+    else:
+        size_w, size_h = t[..., 2], t[..., 3]
     center = ops.stack([a[..., 0] + t[..., 0] * a[..., 2], a[..., 1] + t[..., 1] * a[..., 3],
-                        a[..., 2] * ops.exp(ops.minimum(t[..., 2], _MAX_LOG_SCALE)),
-                        a[..., 3] * ops.exp(ops.minimum(t[..., 3], _MAX_LOG_SCALE))], axis=-1)
+                        a[..., 2] * size_w, a[..., 3] * size_h], axis=-1)
     return _convert(center, "center_xywh", box_format)
+
+
+def decode_points(offsets, anchors, variances=DEFAULT_VARIANCES[:2], box_format: str = "xyxy"):
+    """Turn keypoint offsets into points, the way :func:`decode` turns box centres.
+
+    Each point is ``(xa + tx * vx * wa, ya + ty * vy * ha)``: an offset from
+    its anchor's centre in units of the anchor's size (MediaPipe decodes
+    BlazeFace's six face keypoints like this).
+
+    Args:
+        offsets: ``(..., A, K, 2)`` offsets ``(tx, ty)`` of ``K`` points per anchor.
+        anchors: ``(A, 4)`` or ``(..., A, 4)`` in ``box_format``.
+        variances: two positive scales ``(vx, vy)``.
+        box_format: the format of ``anchors`` (absolute formats only); points come out in its units.
+
+    Returns:
+        Points ``(x, y)`` of shape ``(..., A, K, 2)``.
+
+    Example:
+        >>> anchor = np.array([[0.0, 0.0, 128.0, 128.0]])
+        >>> np.asarray(decode_points(np.array([[[10.0, -4.0]]]), anchor, (1 / 128, 1 / 128))).tolist()
+        [[[74.0, 60.0]]]
+    """
+    values = tuple(float(v) for v in variances)
+    if len(values) != 2 or min(values) <= 0:
+        raise ValueError(f"variances must be 2 positive numbers (x, y); received {variances!r}.")
+    if box_format.startswith("rel_"):
+        raise ValueError(f"decode_points works on absolute box formats; received box_format={box_format!r}.")
+    if len(tuple(offsets.shape)) < 3 or tuple(offsets.shape)[-1] != 2:
+        raise ValueError(f"offsets must have shape (..., anchors, points, 2); received shape {tuple(offsets.shape)}.")
+    t = ops.cast(ops.convert_to_tensor(offsets), "float32") * ops.convert_to_tensor(np.array(values, dtype="float32"))
+    a = convert_format(anchors, box_format, "center_xywh")[..., None, :]  # (..., A, 1, 4)
+    return ops.stack([a[..., 0] + t[..., 0] * a[..., 2], a[..., 1] + t[..., 1] * a[..., 3]], axis=-1)

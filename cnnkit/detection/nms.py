@@ -20,6 +20,12 @@ Two implementations sit side by side:
 Per-class NMS only lets boxes of the same class suppress each other;
 class-agnostic NMS (``classes=None``) lets any box suppress any other.
 
+:func:`weighted_nms` is BlazeFace's variant (MediaPipe's ``WEIGHTED``
+algorithm): instead of keeping the best box of a cluster and throwing the
+others away, it *blends* the cluster into one box, each member weighted by its
+score. Neighbouring anchors each see the face slightly differently; their
+average is steadier from frame to frame than any one of them.
+
 Example:
     >>> b = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]], float)
     >>> non_max_suppression(b, np.array([0.9, 0.8, 0.7])).tolist()
@@ -27,6 +33,8 @@ Example:
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -125,3 +133,74 @@ def greedy_nms_reference(boxes, scores, classes=None, iou_threshold: float = 0.5
         if all(iou(boxes[k], boxes[i]) <= iou_threshold for k in same_class):
             kept.append(i)
     return kept if max_detections is None else kept[:max_detections]
+
+
+class WeightedNMS(NamedTuple):
+    """What :func:`weighted_nms` returns: one row per cluster, best cluster first."""
+
+    indices: np.ndarray  # (K,) int64: the highest-scoring box of each cluster (its "leader")
+    boxes: np.ndarray  # (K, 4) float64 score-weighted mean of the cluster's boxes, "xyxy"
+    scores: np.ndarray  # (K,) the leader's score (MediaPipe keeps it, it does not average scores)
+    points: np.ndarray | None  # (K, P, 2) score-weighted mean of the cluster's points, if points were given
+    clusters: list  # K int64 arrays: the indices of the boxes blended into each row
+
+
+def weighted_nms(boxes, scores, iou_threshold: float = 0.3, score_threshold: float = 0.0,
+                 max_detections: int | None = None, points=None, box_format: str = "xyxy") -> WeightedNMS:
+    """Blend each cluster of overlapping boxes into their score-weighted mean (BlazeFace's NMS).
+
+    Walking from the highest score down, the best remaining box leads a cluster
+    of every remaining box whose IoU with it is *greater* than ``iou_threshold``
+    (itself included); the cluster is replaced by the average of its boxes (and
+    points), weighted by their scores, and leaves the pool. MediaPipe's face
+    detection runs this with ``iou_threshold=0.3``.
+
+    Args:
+        boxes: ``(N, 4)`` boxes of one image.
+        scores: ``(N,)`` confidence of each box (the weights; non-negative).
+        iou_threshold: IoU above which a box joins the leader's cluster.
+        score_threshold: boxes scoring below this are dropped first.
+        max_detections: keep at most this many clusters (``None``: no limit).
+        points: optional ``(N, P, 2)`` keypoints of each box, blended with the same weights.
+        box_format: format of ``boxes``; the blended boxes come back as ``"xyxy"``.
+
+    Returns:
+        A :class:`WeightedNMS` ``(indices, boxes, scores, points, clusters)``.
+
+    Example:
+        >>> b = np.array([[0, 0, 10, 10], [2, 0, 12, 10], [50, 50, 60, 60]], float)
+        >>> out = weighted_nms(b, np.array([0.75, 0.25, 0.5]))
+        >>> out.boxes.tolist(), out.indices.tolist()
+        ([[0.5, 0.0, 10.5, 10.0], [50.0, 50.0, 60.0, 60.0]], [0, 2])
+    """
+    _check_settings(iou_threshold, max_detections)
+    boxes, scores, _ = _prepare(boxes, scores, None, box_format)
+    if np.any(scores < 0):
+        raise ValueError("scores must be non-negative to weight the boxes; received negative scores.")
+    if points is not None:
+        points = np.asarray(points, dtype=np.float64)
+        if points.ndim != 3 or points.shape[0] != len(boxes) or points.shape[2] != 2:
+            raise ValueError(f"points must have shape ({len(boxes)}, num_points, 2); received {points.shape}.")
+    remaining = np.flatnonzero(scores >= score_threshold)
+    remaining = remaining[np.argsort(-scores[remaining], kind="stable")]
+    leaders, blended, blended_points, clusters = [], [], [], []
+    while len(remaining) and (max_detections is None or len(leaders) < max_detections):
+        leader = remaining[0]
+        overlap = iou_matrix_numpy(boxes[leader], boxes[remaining])[0] > iou_threshold
+        overlap[0] = True  # the leader is in its own cluster (even a zero-area box, whose IoU is 0)
+        members = remaining[overlap]
+        weights = scores[members] / max(scores[members].sum(), 1e-12)
+        leaders.append(leader)
+        clusters.append(members.astype(np.int64))
+        blended.append(weights @ boxes[members])
+        if points is not None:
+            blended_points.append(np.tensordot(weights, points[members], axes=1))
+        remaining = remaining[~overlap]
+    num_points = 0 if points is None else points.shape[1]
+    return WeightedNMS(
+        indices=np.array(leaders, dtype=np.int64),
+        boxes=np.array(blended, dtype=np.float64).reshape(-1, 4),
+        scores=scores[np.array(leaders, dtype=np.int64)],
+        points=None if points is None else np.array(blended_points, dtype=np.float64).reshape(-1, num_points, 2),
+        clusters=clusters,
+    )
