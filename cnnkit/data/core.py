@@ -75,6 +75,18 @@ def check_image_size(image_size) -> tuple[int, int] | None:
     return check_positive_int(pair[0], "image_size"), check_positive_int(pair[1], "image_size")
 
 
+def check_channels(channels) -> int:
+    """1 (grey, as the data comes) or 3 (the grey channel repeated, for networks that take RGB)."""
+    if isinstance(channels, bool) or channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (grey repeated as RGB); received {channels!r}.")
+    return int(channels)
+
+
+def grey_to_channels(images: np.ndarray, channels: int) -> np.ndarray:
+    """A ``(N, H, W, 1)`` grey batch as ``channels`` channels (3: the same grey in R, G and B)."""
+    return images if channels == 1 else np.repeat(images, channels, axis=-1)
+
+
 def resize_images(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize a (N, H, W, C) batch with bilinear interpolation (anti-aliased when shrinking)."""
     if tuple(images.shape[1:3]) == tuple(size):

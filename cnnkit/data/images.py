@@ -1,7 +1,7 @@
 """Real photographs that ship inside installed packages, for filter and feature-map demos.
 
-No download needed: matplotlib and scikit-image carry these files in their
-wheels. Sources and licences are listed in :data:`IMAGE_SOURCES` and in
+No download needed: matplotlib, scikit-image and scikit-learn carry these
+files in their wheels. Sources and licences are listed in :data:`IMAGE_SOURCES` and in
 ``data/README.md``.
 """
 
@@ -19,7 +19,10 @@ IMAGE_SOURCES = {
     "camera": "The cameraman, grey (CC0 per scikit-image); shipped with scikit-image",
     "coins": "Greek coins from Pompeii, Brooklyn Museum (public domain); shipped with scikit-image",
     "rocket": "SpaceX Falcon 9 launch (public domain); shipped with scikit-image",
+    "china": "A Chinese temple tower by a lake, by danielbuechele on Flickr (CC BY 2.0); shipped with scikit-learn",
+    "flower": "An orange dahlia, by vultilion on Flickr (CC BY 2.0); shipped with scikit-learn",
 }
+_SKLEARN_IMAGES = {"china": "china.jpg", "flower": "flower.jpg"}
 
 
 def list_images() -> list[str]:
@@ -34,6 +37,10 @@ def _read(name: str) -> np.ndarray:
 
         with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
             return matplotlib.image.imread(f, format="jpg")
+    if name in _SKLEARN_IMAGES:
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(_SKLEARN_IMAGES[name])
     import skimage.data
 
     return getattr(skimage.data, name)()
