@@ -56,9 +56,13 @@ RUNNER_PACKAGES = ["nbclient", "nbformat"]  # drive the kernels (Colab's own fro
 CELL_TIMEOUT = 900
 
 # Runs in every kernel before the notebook: Colab's kernels have google.colab imported.
+# (``google`` itself stays the real namespace package that protobuf, and so TensorFlow, lives in.)
 FAKE_COLAB = """import sys, types
-sys.modules.setdefault("google", types.ModuleType("google"))
-sys.modules["google.colab"] = types.ModuleType("google.colab")
+try:
+    import google
+except ImportError:
+    google = sys.modules["google"] = types.ModuleType("google")
+google.colab = sys.modules["google.colab"] = types.ModuleType("google.colab")
 """
 
 RUNNER = r'''
