@@ -33,8 +33,11 @@ def check_equal(actual, expected, what: str = "value", quiet: bool = False) -> N
 
 def check_close(
     actual, expected, what: str = "value", rtol: float = 1e-5, atol: float = 1e-6, quiet: bool = False
-) -> float:
-    """Check that two arrays agree to float tolerance; return the max absolute difference."""
+) -> None:
+    """Check that two arrays agree to float tolerance (the pass line shows the max absolute difference).
+
+    Like every check it returns None, so a notebook cell that ends with a check shows only its line.
+    """
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     if actual.shape != expected.shape:
@@ -48,7 +51,6 @@ def check_close(
             f"Received a max absolute difference of {diff:.3g}."
         )
     _passed(f"{what} match (max abs difference {diff:.2g})", quiet)
-    return diff
 
 
 def check_shape(array_or_shape, expected, what: str = "shape", quiet: bool = False) -> None:
