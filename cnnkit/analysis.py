@@ -202,25 +202,48 @@ class _Call:
     node: object = None  # the graph node (its arguments hold the kernels of keras.ops convolutions)
 
 
+class _TensorKeys:
+    """Small-integer keys for symbolic tensors, by identity; several tensors may share one key.
+
+    It holds every tensor it has keyed, so no ``id()`` it relies on can be recycled while it lives.
+    Keying by bare ``id()`` was the cause of non-repeatable receptive fields: a custom layer that
+    returns its input unchanged (``StochasticDepth`` at inference) is traced into a graph whose only
+    tensor is a fresh ``keras.Input``, which nothing references once the trace returns; when the
+    garbage collector freed it, a tensor made later by the trace of another layer could get the same
+    ``id()`` and inherit its alias, i.e. the field of an earlier layer.
+    """
+
+    def __init__(self):
+        self._keys: dict[int, tuple[object, int]] = {}  # id(tensor) -> (tensor, key)
+        self._count = 0
+
+    def key(self, tensor) -> int:
+        """The key of ``tensor`` (a new one the first time it is seen)."""
+        entry = self._keys.get(id(tensor))
+        if entry is None:
+            entry = self._keys[id(tensor)] = (tensor, self._count)
+            self._count += 1
+        return entry[1]
+
+    def bind(self, tensor, key: int) -> None:
+        """Make ``tensor`` stand for the tensor whose key is ``key`` (a traced or nested input or output)."""
+        self._keys[id(tensor)] = (tensor, key)
+
+
 class _Walker:
     """Walks a model's graph in execution order, opening nested models and custom layers."""
 
     def __init__(self):
         self.calls: list[_Call] = []
         self.specs: dict[int, object] = {}
-        self.alias: dict[int, int] = {}
-        self.seen_layers: set[int] = set()
+        self.keys = _TensorKeys()
 
     def key(self, tensor) -> int:
-        k = id(tensor)
-        while k in self.alias:
-            k = self.alias[k]
-        return k
+        return self.keys.key(tensor)
 
     def walk(self, graph, in_keys, prefix: str = "", row: str | None = None) -> list[int]:
         for tensor, k in zip(graph.inputs, in_keys):
-            if id(tensor) != k:
-                self.alias[id(tensor)] = k
+            self.keys.bind(tensor, k)
         for depth in sorted(graph._nodes_by_depth, reverse=True):
             for node in graph._nodes_by_depth[depth]:
                 if node.is_input or node.operation is None:
@@ -238,10 +261,10 @@ class _Walker:
         if _is_model(op):
             out_keys = self.walk(_graph_of(op), keys, prefix=name + "/", row=row)
             for tensor, k in zip(node.output_tensors, out_keys):
-                self.alias[id(tensor)] = k
+                self.keys.bind(tensor, k)
             return
         outputs = self._output_specs(node, op, inputs)
-        out_keys = [id(t) for t in node.output_tensors]
+        out_keys = [self.key(t) for t in node.output_tensors]
         for k, spec in zip(out_keys, outputs):
             self.specs[k] = spec
         call = _Call(name, op, inputs, outputs, keys, out_keys, row=row or name, hidden=row is not None, node=node)
@@ -285,9 +308,9 @@ def _walk_model(model, input_shape=None) -> tuple[_Walker, list, list]:
     graph = _graph_of(model)
     walker = _Walker()
     shapes = _input_shapes(graph, input_shape)
-    for tensor, shape in zip(graph.inputs, shapes):
-        walker.specs[id(tensor)] = keras.KerasTensor((None, *shape), dtype=tensor.dtype)
-    keys = [id(t) for t in graph.inputs]
+    keys = [walker.key(t) for t in graph.inputs]
+    for k, tensor, shape in zip(keys, graph.inputs, shapes):
+        walker.specs[k] = keras.KerasTensor((None, *shape), dtype=tensor.dtype)
     walker.walk(graph, keys)
     return walker, [walker.specs[k] for k in keys], keys
 
