@@ -66,6 +66,7 @@ activations and pooling are not counted (FLOPs are roughly ``2 * MACs``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -283,18 +284,37 @@ class _Walker:
 
     def _trace_custom(self, layer, inputs, keys, name, row):
         """Trace a custom layer's ``call`` on symbolic inputs and walk the graph it builds."""
-        try:
-            fresh = [keras.Input(batch_shape=tuple(s.shape), dtype=s.dtype) for s in inputs]
-            out = layer.call(*fresh) if len(fresh) > 1 else layer.call(fresh[0])
-            graph = keras.Function(fresh, out)
-        except Exception:  # noqa: BLE001 - any failure means "cannot see inside"; we fall back
-            return None
-        saved = len(self.calls)
-        try:  # the traced inputs stand for the layer's real inputs: alias them to the same keys
-            return self.walk(graph, keys, prefix=name + "/", row=row)
-        except Exception:  # noqa: BLE001
-            del self.calls[saved:]
-            return None
+        with _trace_nodes_removed(layer):
+            try:
+                fresh = [keras.Input(batch_shape=tuple(s.shape), dtype=s.dtype) for s in inputs]
+                out = layer.call(*fresh) if len(fresh) > 1 else layer.call(fresh[0])
+                graph = keras.Function(fresh, out)
+            except Exception:  # noqa: BLE001 - any failure means "cannot see inside"; we fall back
+                return None
+            saved = len(self.calls)
+            try:  # the traced inputs stand for the layer's real inputs: alias them to the same keys
+                return self.walk(graph, keys, prefix=name + "/", row=row)
+            except Exception:  # noqa: BLE001
+                del self.calls[saved:]
+                return None
+
+
+@contextlib.contextmanager
+def _trace_nodes_removed(layer):
+    """Remove, on leaving, the graph nodes a symbolic trace adds to ``layer``'s sublayers.
+
+    Calling a sublayer on a ``KerasTensor`` appends a node to its ``_inbound_nodes`` (and to its
+    inputs' producers' ``_outbound_nodes``); without this every analysis call would leave one more
+    node, and the traced graph it holds, on every traced sublayer of the model.
+    """
+    layers = layer._flatten_layers(include_self=True, recursive=True)
+    sizes = [(sub, len(sub._inbound_nodes), len(sub._outbound_nodes)) for sub in layers]
+    try:
+        yield
+    finally:
+        for sub, n_in, n_out in sizes:
+            del sub._inbound_nodes[n_in:]
+            del sub._outbound_nodes[n_out:]
 
 
 def _is_custom(layer) -> bool:

@@ -24,3 +24,15 @@ def test_receptive_field_is_repeatable_after_identity_custom_layers():
     model = identity_then_traced_blocks()
     sizes = collections.Counter(analysis.receptive_field(model).size for _ in range(30))
     assert sizes == {(17, 17): 30}
+
+
+def test_analysis_leaves_no_graph_nodes_on_traced_sublayers():
+    # Tracing a custom layer calls its sublayers symbolically, which appends a node to each; the
+    # walker removes them again (before: one more node per call on every traced sublayer).
+    model = identity_then_traced_blocks(blocks=2)
+    sublayers = [sub for layer in model.layers for sub in layer._flatten_layers(include_self=False)]
+    before = [(len(s._inbound_nodes), len(s._outbound_nodes)) for s in sublayers]
+    for _ in range(3):
+        analysis.receptive_field(model)
+        analysis.summary_table(model)
+    assert [(len(s._inbound_nodes), len(s._outbound_nodes)) for s in sublayers] == before
