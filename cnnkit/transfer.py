@@ -44,6 +44,7 @@ import keras
 import numpy as np
 
 from cnnkit import config
+from cnnkit.analysis import flatten_layers
 
 # name -> (keras.applications class, scale, offset): images in [0, 1] become x * scale + offset,
 # the range each network's own preprocess_input produces.
@@ -208,7 +209,7 @@ def unfreeze_top(model, num_layers: int, keep_batch_norm_frozen: bool = True) ->
 
 def _with_sublayers(layer):
     """The layer and every layer nested in it (e.g. the BatchNormalization inside a ConvBNAct)."""
-    return layer._flatten_layers(include_self=True, recursive=True)
+    return flatten_layers(layer)
 
 
 def count_parameters(model) -> dict:

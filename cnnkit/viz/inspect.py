@@ -9,13 +9,14 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from cnnkit.analysis import flatten_layers
 from cnnkit.viz.core import grid_axes, new_axes, show_image
 
 
 def _first_kernel(source) -> tuple[np.ndarray, str]:
     """A conv kernel ``(k_h, k_w, in, out)`` from a model (its first conv), a layer or an array."""
     if isinstance(source, keras.Model):
-        convs = [layer for layer in source._flatten_layers(include_self=False)
+        convs = [layer for layer in flatten_layers(source, include_self=False)
                  if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)) and layer.built]
         if not convs:
             raise ValueError(f"Model {source.name!r} has no built Conv2D layer whose filters could be shown.")

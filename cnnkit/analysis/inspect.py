@@ -1,0 +1,132 @@
+"""What a model computes on an image: the feature maps of a layer, and Grad-CAM heat maps.
+
+:func:`feature_maps` returns a layer's activations; :func:`grad_cam` shows
+which pixels a class score depends on. :mod:`cnnkit.viz.inspect` draws both.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from cnnkit.analysis._graph import call_with_offset, depends_on
+from cnnkit.analysis._layers import CONVS, DEPTHWISE, SEPARABLE
+from cnnkit.analysis.autodiff import gradients
+
+
+def _find_layer(model, layer):
+    if isinstance(layer, keras.layers.Layer):
+        return layer
+    try:
+        return model.get_layer(layer)
+    except ValueError:
+        names = ", ".join(lay.name for lay in model.layers)
+        raise ValueError(f"No layer named {layer!r} in model {model.name!r}. Layers: {names}.") from None
+
+
+def _model_input(model):
+    """The model's input tensor (a single tensor, so the probe model takes a plain array)."""
+    return model.inputs[0] if len(model.inputs) == 1 else model.inputs
+
+
+def _as_batch(images, model) -> tuple[np.ndarray, bool]:
+    images = np.asarray(images, dtype="float32")
+    rank = len(model.inputs[0].shape)
+    if images.ndim == rank - 1:
+        return images[None], True
+    if images.ndim == rank:
+        return images, False
+    raise ValueError(f"Expected one input of shape {tuple(model.inputs[0].shape[1:])} or a batch of them; "
+                     f"received an array of shape {images.shape}.")
+
+
+def feature_maps(model, images, layer) -> np.ndarray:
+    """The activations of ``layer`` for the given images.
+
+    Args:
+        model: a functional or ``Sequential`` model.
+        images: one image ``(H, W, C)`` or a batch ``(N, H, W, C)``.
+        layer: a layer name or a layer of the model.
+
+    Returns:
+        ``(N, h, w, channels)`` (without ``N`` for a single image), as NumPy.
+
+    Example:
+        >>> maps = feature_maps(model, digits.x_test[0], "conv1")   # doctest: +SKIP
+        >>> maps.shape                                              # doctest: +SKIP
+        (32, 32, 32)
+    """
+    target = _find_layer(model, layer)
+    batch, single = _as_batch(images, model)
+    probe = keras.Model(_model_input(model), target.output)
+    # A direct call (not predict) avoids compiling a new predict function for every probe model.
+    out = keras.ops.convert_to_numpy(probe(batch, training=False))
+    return out[0] if single else out
+
+
+def last_conv_layer(model):
+    """The last convolution whose output is still a spatial feature map (the usual Grad-CAM layer).
+
+    Example:
+        >>> last_conv_layer(create_model("simple_cnn")).name     # doctest: +SKIP
+        'conv3'
+    """
+    rank = len(model.inputs[0].shape)
+    spatial = [layer for layer in model.layers
+               if isinstance(layer, CONVS + DEPTHWISE + SEPARABLE) and len(layer.output.shape) == rank]
+    if not spatial:
+        raise ValueError(f"Model {model.name!r} has no convolution layer whose output is a feature map.")
+    return spatial[-1]
+
+
+def grad_cam(model, images, layer=None, class_index=None) -> tuple[np.ndarray, np.ndarray]:
+    """Grad-CAM heat maps: where in the image the chosen class score comes from.
+
+    Selvaraju et al. (2017): weight each channel of a convolutional feature
+    map by the average gradient of the class score with respect to it, sum the
+    weighted channels, keep the positive part, and scale to ``[0, 1]``. For a
+    network that ends in global average pooling and one dense layer it equals
+    the class activation map (CAM) of Zhou et al. (2016).
+
+    The gradient is that of the class score with respect to an offset added to
+    the layer's output (at zero), from :func:`cnnkit.analysis.gradients`, so it
+    works on all three Keras backends and whatever paths lead around the layer
+    (e.g. a residual shortcut).
+
+    Args:
+        model: a classifier (functional or ``Sequential``) whose output is class scores.
+        images: one image ``(H, W, C)`` or a batch ``(N, H, W, C)``.
+        layer: the convolutional layer (name or layer) to explain; default: the last one.
+        class_index: the class to explain (int); default: each image's predicted class.
+
+    Returns:
+        ``(heatmaps, classes)``: heat maps ``(N, h, w)`` at the layer's resolution, in
+        ``[0, 1]``, and the explained class of each image (without ``N`` for one image).
+
+    Example:
+        >>> heat, cls = grad_cam(model, digits.x_test[0])    # doctest: +SKIP
+    """
+    target = last_conv_layer(model) if layer is None else _find_layer(model, layer)
+    batch, single = _as_batch(images, model)
+    num_classes = model.outputs[0].shape[-1]
+    if class_index is not None and not (isinstance(class_index, (int, np.integer)) and 0 <= class_index < num_classes):
+        raise ValueError(f"class_index must be an int in [0, {num_classes - 1}] or None; received {class_index!r}.")
+    if not depends_on(model, target):
+        raise ValueError(f"The class score does not depend on layer {target.name!r}; choose an earlier layer.")
+    probe = keras.Model(_model_input(model), [target.output, model.outputs[0]])
+    maps, scores = (keras.ops.convert_to_numpy(t) for t in probe(batch, training=False))
+    chosen = (np.argmax(scores, axis=-1) if class_index is None else np.full(len(batch), class_index)).astype("int32")
+    inputs = keras.ops.convert_to_tensor(batch)
+
+    def picked_score(offset):
+        """Sum over the batch of each image's chosen class score (images do not interact, so its
+        gradient holds every image's own gradient)."""
+        out = call_with_offset(model, inputs, target, offset)
+        return keras.ops.sum(keras.ops.take_along_axis(out, keras.ops.convert_to_tensor(chosen[:, None]), axis=1))
+
+    (grads,) = gradients(picked_score, np.zeros_like(maps))
+    weights = grads.mean(axis=tuple(range(1, grads.ndim - 1)))  # one weight per channel
+    cam = np.maximum(np.einsum("n...c,nc->n...", maps, weights), 0.0)
+    peak = cam.reshape(len(cam), -1).max(axis=1).reshape((-1,) + (1,) * (cam.ndim - 1))
+    cam = np.divide(cam, peak, out=np.zeros_like(cam), where=peak > 0)
+    return (cam[0], int(chosen[0])) if single else (cam, chosen)
