@@ -1,4 +1,4 @@
-"""The graph walker behind receptive_field and summary_table: repeatable answers."""
+"""The graph walker behind receptive_field and summary_table: the Keras internals it reads, repeatable answers."""
 
 import collections
 import warnings
@@ -7,8 +7,45 @@ import keras
 import pytest
 
 from cnnkit import analysis
+from cnnkit.analysis import _graph
 from cnnkit.layers import ConvBNAct, StochasticDepth
 from cnnkit.models import create_model, list_models
+
+# ---------------------------------------------------------------- the Keras internals
+
+
+def test_keras_internals_the_walker_reads_are_there():
+    _graph.check_keras_internals()  # raises RuntimeError naming what changed (see cnnkit/analysis/_graph.py)
+
+
+def test_a_missing_internal_is_named(monkeypatch):
+    owner = next(c for c in keras.layers.Layer.__mro__ if "_flatten_layers" in vars(c))
+    monkeypatch.delattr(owner, "_flatten_layers")
+    with pytest.raises(RuntimeError, match=r"checked on Keras 3\.13-3\.15; Keras .* changed them: "
+                                           r"Layer\._flatten_layers"):
+        _graph.check_keras_internals()
+
+
+def test_a_walk_that_meets_a_changed_internal_says_so(monkeypatch):
+    def changed(graph):
+        raise AttributeError("'Functional' object has no attribute '_nodes_by_depth'")
+
+    monkeypatch.setattr(_graph, "nodes_in_order", changed)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(1, 3)])
+    with pytest.raises(RuntimeError, match=r"reads Keras internals, checked on Keras 3\.13-3\.15.*_nodes_by_depth"):
+        analysis.receptive_field(model)
+
+
+def test_flatten_layers_lists_the_layers_inside_custom_layers():
+    model = keras.Sequential([keras.Input((8, 8, 1)), ConvBNAct(2, 3, name="block")])
+    kinds = [type(layer).__name__ for layer in analysis.flatten_layers(model, include_self=False)]
+    assert sorted(kinds) == ["BatchNormalization", "Conv2D", "ConvBNAct", "InputLayer"]  # each once
+    assert analysis.flatten_layers(model)[0] is model
+    with pytest.raises(ValueError, match=r"layer must be a keras.layers.Layer or keras.Model; received str"):
+        analysis.flatten_layers("model")
+
+
+# ---------------------------------------------------------------- repeatable answers
 
 
 def identity_then_traced_blocks(blocks=8):

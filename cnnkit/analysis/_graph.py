@@ -57,9 +57,9 @@ def flatten_layers(layer, include_self: bool = True) -> list:
         A list of layers, each once.
 
     Example:
-        >>> block = ConvBNAct(8, 3)                                # doctest: +SKIP
-        >>> [type(lay).__name__ for lay in flatten_layers(block)]   # doctest: +SKIP
-        ['ConvBNAct', 'Conv2D', 'BatchNormalization']
+        >>> model = keras.Sequential([keras.Input((8, 8, 1)), ConvBNAct(2, 3)])   # doctest: +SKIP
+        >>> [type(lay).__name__ for lay in flatten_layers(model, include_self=False)]  # doctest: +SKIP
+        ['InputLayer', 'ConvBNAct', 'BatchNormalization', 'Conv2D']
     """
     if not isinstance(layer, keras.layers.Layer):
         raise ValueError(f"layer must be a keras.layers.Layer or keras.Model; received {type(layer).__name__}.")

@@ -30,7 +30,10 @@ def gradients(fn, *arrays) -> tuple:
 
     ``fn`` is called once with backend tensors in place of ``arrays`` and must
     return a scalar computed with ``keras.ops`` (or the backend's own ops, or a
-    Keras layer or model). Arguments it does not depend on get a zero gradient.
+    Keras layer or model). Combine the tensors with NumPy constants through
+    ``keras.ops`` (``keras.ops.multiply(t, g)``, not ``t * g``: a PyTorch tensor
+    times a NumPy array is computed by NumPy, outside autograd). Arguments it
+    does not depend on get a zero gradient.
 
     Args:
         fn: ``fn(*tensors) -> scalar``.
@@ -66,8 +69,10 @@ def weight_gradients(model, x, y, loss_fn, training: bool = True, variables=None
     normalises with the batch's statistics and dropout drops units, but the
     model is left unchanged (moving statistics and random-generator state are
     not updated), so two calls on the same batch give the same gradients (the
-    same dropout masks). This is how Keras's own JAX trainer computes its
-    gradients, and it works on TensorFlow and PyTorch too.
+    same dropout masks; on PyTorch only for layers given a ``seed``, since Keras
+    draws an unseeded ``Dropout``'s mask from torch's global generator). This is
+    how Keras's own JAX trainer computes its gradients, and it works on
+    TensorFlow and PyTorch too.
 
     Args:
         model: a built ``keras.Model``.
@@ -103,8 +108,7 @@ def weight_gradients(model, x, y, loss_fn, training: bool = True, variables=None
     positions = [next(i for i, v in enumerate(trainable) if v is c) for c in chosen]
     values = [v.value for v in trainable]
     state = [v.value for v in model.non_trainable_variables]
-    x = keras.tree.map_structure(keras.ops.convert_to_tensor, x)
-    y = keras.tree.map_structure(keras.ops.convert_to_tensor, y)
+    x, y = _as_tensors(x), _as_tensors(y)
     kwargs = {"training": bool(training)} if _takes_training(model) else {}
 
     def loss_of(*chosen_values):
@@ -137,17 +141,23 @@ def _takes_training(model) -> bool:
     return any(p.name == "training" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
+def _as_tensors(structure):
+    """Arrays (in any nesting) as backend tensors; ``None`` stays ``None`` (e.g. no targets)."""
+    return keras.tree.map_structure(lambda a: a if a is None else keras.ops.convert_to_tensor(a), structure)
+
+
 def _float_tensor(array, name: str):
-    if isinstance(array, np.ndarray) or not keras.ops.is_tensor(array):
+    if keras.ops.is_tensor(array):
+        dtype = keras.backend.standardize_dtype(array.dtype)
+    else:
         array = np.asarray(array)
+        dtype = str(array.dtype)
         if array.dtype == np.float64:
             array = array.astype(keras.config.floatx())
-    tensor = keras.ops.convert_to_tensor(array)
-    dtype = keras.backend.standardize_dtype(tensor.dtype)
     if not keras.backend.is_float_dtype(dtype):
         raise ValueError(f"{name} must be a floating-point array (a gradient needs real numbers); received "
                          f"dtype {dtype}.")
-    return tensor
+    return keras.ops.convert_to_tensor(array)
 
 
 def _scalar_valued(fn):

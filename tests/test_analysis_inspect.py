@@ -1,0 +1,76 @@
+"""cnnkit.analysis feature maps and Grad-CAM against NumPy and the class activation map."""
+
+import keras
+import numpy as np
+import pytest
+
+from cnnkit import analysis, ops
+
+L = keras.layers
+
+
+def test_feature_maps_match_the_numpy_convolution():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((10, 10, 2)), L.Conv2D(3, 3, padding="same", name="conv"), L.ReLU()])
+    images = np.random.default_rng(0).random((2, 10, 10, 2)).astype("float32")
+    kernel, bias = model.get_layer("conv").get_weights()
+    maps = analysis.feature_maps(model, images, "conv")
+    np.testing.assert_allclose(maps, ops.conv2d_loops(images, kernel, bias, padding="same"), atol=1e-5)
+    assert analysis.feature_maps(model, images[0], "conv").shape == (10, 10, 3)
+    with pytest.raises(ValueError, match=r"No layer named 'conv9'"):
+        analysis.feature_maps(model, images, "conv9")
+    with pytest.raises(ValueError, match=r"received an array of shape \(10, 10\)"):
+        analysis.feature_maps(model, images[0, ..., 0], "conv")
+
+
+def test_grad_cam_equals_the_class_activation_map():
+    # With global average pooling and one dense layer, Grad-CAM's channel weights are the dense
+    # weights / (h * w), so the map is Zhou et al.'s CAM: relu(sum_k w[k, c] * A_k), scaled to [0, 1].
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((12, 12, 3))
+    features = L.Conv2D(5, 3, padding="same", activation="relu", name="features")(inputs)
+    model = keras.Model(inputs, L.Dense(4, name="head")(L.GlobalAveragePooling2D()(features)))
+    images = np.random.default_rng(1).random((3, 12, 12, 3)).astype("float32")
+    weights, _ = model.get_layer("head").get_weights()
+    maps = analysis.feature_maps(model, images, "features")
+    for class_index in (None, 2):
+        heat, classes = analysis.grad_cam(model, images, class_index=class_index)
+        expected_classes = model.predict(images, verbose=0).argmax(1) if class_index is None else [2, 2, 2]
+        np.testing.assert_array_equal(classes, expected_classes)
+        cam = np.maximum(np.einsum("nhwk,kn->nhw", maps, weights[:, classes]), 0)
+        peak = cam.reshape(3, -1).max(axis=1)[:, None, None]
+        cam = np.divide(cam, peak, out=np.zeros_like(cam), where=peak > 0)  # an all-negative map stays 0
+        np.testing.assert_allclose(heat, cam, atol=1e-5)
+    single, cls = analysis.grad_cam(model, images[0], layer="features")
+    assert single.shape == (12, 12) and isinstance(cls, int)
+    with pytest.raises(ValueError, match=r"class_index must be an int in \[0, 3\]"):
+        analysis.grad_cam(model, images, class_index=4)
+
+
+def test_grad_cam_with_a_shortcut_around_the_layer():
+    # The score is Dense(GAP(features + shortcut)): the addition passes the gradient on unchanged, so the
+    # channel weights are still the dense weights / (h * w) and the map is the CAM of the features. (On
+    # JAX this used to need every path to the output through the layer.)
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((10, 10, 3))
+    features = L.Conv2D(4, 3, padding="same", activation="relu", name="features")(inputs)
+    shortcut = L.Conv2D(4, 1, name="shortcut")(inputs)
+    pooled = L.GlobalAveragePooling2D()(L.Add()([features, shortcut]))
+    model = keras.Model(inputs, L.Dense(3, name="head")(pooled))
+    images = np.random.default_rng(2).random((2, 10, 10, 3)).astype("float32")
+    weights, _ = model.get_layer("head").get_weights()
+    heat, classes = analysis.grad_cam(model, images, layer="features", class_index=1)
+    maps = analysis.feature_maps(model, images, "features")
+    cam = np.maximum(np.einsum("nhwk,k->nhw", maps, weights[:, 1]), 0)
+    peak = cam.reshape(2, -1).max(axis=1)[:, None, None]
+    np.testing.assert_allclose(heat, np.divide(cam, peak, out=np.zeros_like(cam), where=peak > 0), atol=1e-5)
+    np.testing.assert_array_equal(classes, [1, 1])
+
+
+def test_grad_cam_refuses_a_layer_the_score_does_not_depend_on():
+    inputs = keras.Input((8, 8, 1))
+    scores = L.Dense(2)(L.GlobalAveragePooling2D()(L.Conv2D(2, 3, name="used")(inputs)))
+    side = L.Conv2D(2, 3, name="side")(inputs)
+    model = keras.Model(inputs, [scores, side])
+    with pytest.raises(ValueError, match=r"does not depend on layer 'side'"):
+        analysis.grad_cam(model, np.zeros((8, 8, 1), "float32"), layer="side")
