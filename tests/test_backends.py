@@ -97,6 +97,21 @@ def check_grad_cam(tmp_path):
     assert list(classes) == [1, 1, 1, 1]
 
 
+def check_gradients(tmp_path):
+    # The head's kernel gradient of the mean cross-entropy is features^T (softmax - one_hot) / N.
+    model = tiny_classifier(seed=4)
+    x, y = separable(4, seed=4)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    grads = dict(analysis.weight_gradients(model, x, y, loss))
+    features = analysis.feature_maps(model, x, "conv").mean(axis=(1, 2))
+    logits = keras.ops.convert_to_numpy(model(x))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    expected = features.T @ (probs - np.eye(2)[y]) / len(x)
+    np.testing.assert_allclose(grads[model.layers[-1].kernel.path], expected, rtol=1e-4, atol=1e-6)
+    (dx,) = analysis.gradients(lambda t: keras.ops.sum(t ** 2), x)
+    np.testing.assert_allclose(dx, 2 * x, rtol=1e-6)
+
+
 def check_tf_data(tmp_path):
     import tensorflow as tf
 
@@ -194,6 +209,7 @@ CHECKS = {
     "saving and loading `.keras` files": check_keras_file,
     "mixed precision (`device.setup(mixed_precision=...)`)": check_mixed_precision,
     "Grad-CAM (`analysis.grad_cam`)": check_grad_cam,
+    "gradients (`analysis.gradients`, `analysis.weight_gradients`)": check_gradients,
     "`tf.data` input (`Scenes.as_dataset`, datasets in `train.fit` / `evaluate`)": check_tf_data,
     "SavedModel export (`export.export_saved_model`)": check_saved_model,
     "LiteRT export and int8 quantization (`export.export_litert`)": check_litert,
