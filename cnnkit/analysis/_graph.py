@@ -1,8 +1,9 @@
 """The graph walker behind :mod:`cnnkit.analysis`: the only code that reads Keras internals.
 
 Keras has no public API to list the layer calls of a functional model with the
-shapes they saw, so this module reads its internals. Checked on Keras 3.13,
-3.14 and 3.15 (3.15.1 installed). ``tests/test_analysis_graph.py`` runs
+shapes they saw, so this module reads its internals. Checked on Keras 3.13.2,
+3.14.1 and 3.15.1 (installed): the analysis tests pass on each, TensorFlow
+backend. ``tests/test_analysis_graph.py`` runs
 :func:`check_keras_internals`, which fails with a message naming what changed
 on a Keras that changes them; at run time a walk that hits a missing attribute
 says the same in one line. What it reads:
