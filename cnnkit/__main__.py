@@ -36,9 +36,9 @@ def _fail(message: str) -> int:
 
 
 def _classifiers() -> list[str]:
-    from cnnkit.models import list_models, model_tags
+    from cnnkit.models import list_models
 
-    return [name for name in list_models() if model_tags(name)["task"] == "classification"]
+    return list_models(task="classification")
 
 
 def _load_data(name: str, image_size):

@@ -30,17 +30,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnkit import _validate as V
+
 MEL_BREAK_HZ = 700.0  # HTK mel scale, as in tf.signal: mel = 1127 ln(1 + f / 700)
 MEL_Q = 1127.0
 
 
 # ---------------------------------------------------------------- argument checks
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; received {value!r}.")
-    return int(value)
 
 
 def _signal(signal, frame_length: int) -> np.ndarray:
@@ -73,7 +69,7 @@ def hann_window(length: int, periodic: bool = True) -> np.ndarray:
         >>> hann_window(4).tolist()
         [0.0, 0.5, 1.0, 0.5]
     """
-    length = _positive_int(length, "length")
+    length = V.positive_int(length, "length")
     if length == 1:  # the convention of scipy and tf.signal: a one-sample window keeps the sample
         return np.ones(1)
     denominator = length if periodic else length - 1
@@ -98,8 +94,8 @@ def frame(signal, frame_length: int, frame_step: int) -> np.ndarray:
         >>> frame(np.arange(6), frame_length=4, frame_step=2).tolist()
         [[0, 1, 2, 3], [2, 3, 4, 5]]
     """
-    frame_length = _positive_int(frame_length, "frame_length")
-    frame_step = _positive_int(frame_step, "frame_step")
+    frame_length = V.positive_int(frame_length, "frame_length")
+    frame_step = V.positive_int(frame_step, "frame_step")
     signal = _signal(signal, frame_length)
     windows = np.lib.stride_tricks.sliding_window_view(signal, frame_length, axis=-1)
     return windows[..., ::frame_step, :]
@@ -130,14 +126,13 @@ def stft(signal, frame_length: int = 256, frame_step: int = 128, fft_length: int
         >>> stft(np.zeros(1000), frame_length=200, frame_step=100).shape
         (9, 129)
     """
-    frame_length = _positive_int(frame_length, "frame_length")
+    frame_length = V.positive_int(frame_length, "frame_length")
     if fft_length is None:
         fft_length = 1 << (frame_length - 1).bit_length()
-    fft_length = _positive_int(fft_length, "fft_length")
+    fft_length = V.positive_int(fft_length, "fft_length")
     if fft_length < frame_length:
         raise ValueError(f"fft_length must be at least frame_length ({frame_length}); received {fft_length}.")
-    if window not in ("hann", None):
-        raise ValueError(f"window must be 'hann' or None; received {window!r}.")
+    V.choice(window, "window", ("hann", None))
     frames = frame(signal, frame_length, frame_step)
     if window == "hann":
         frames = frames * hann_window(frame_length)
@@ -188,10 +183,11 @@ def mel_filterbank(num_mel_bins: int, num_spectrogram_bins: int, sample_rate: fl
         >>> mel_filterbank(20, 129, 8000, 125.0, 3800.0).shape
         (129, 20)
     """
-    num_mel_bins = _positive_int(num_mel_bins, "num_mel_bins")
-    num_spectrogram_bins = _positive_int(num_spectrogram_bins, "num_spectrogram_bins")
-    if not isinstance(sample_rate, (int, float, np.number)) or sample_rate <= 0:
-        raise ValueError(f"sample_rate must be a positive number; received {sample_rate!r}.")
+    num_mel_bins = V.positive_int(num_mel_bins, "num_mel_bins")
+    num_spectrogram_bins = V.positive_int(num_spectrogram_bins, "num_spectrogram_bins")
+    sample_rate = V.positive_float(sample_rate, "sample_rate")
+    lower_edge_hertz = V.non_negative_float(lower_edge_hertz, "lower_edge_hertz")
+    upper_edge_hertz = V.positive_float(upper_edge_hertz, "upper_edge_hertz", allow_none=True)
     nyquist = sample_rate / 2.0
     upper_edge_hertz = nyquist if upper_edge_hertz is None else upper_edge_hertz
     if not 0.0 <= lower_edge_hertz < upper_edge_hertz <= nyquist:
@@ -232,8 +228,7 @@ def log_mel_spectrogram(signal, sample_rate: float, frame_length: int = 256, fra
         >>> log_mel_spectrogram(np.zeros((2, 4000)), 8000).shape
         (2, 30, 40)
     """
-    if not log_offset > 0:
-        raise ValueError(f"log_offset must be a positive number; received {log_offset!r}.")
+    log_offset = V.positive_float(log_offset, "log_offset")
     spectrum = np.abs(stft(signal, frame_length, frame_step, fft_length))
     weights = mel_filterbank(num_mel_bins, spectrum.shape[-1], sample_rate, lower_edge_hertz, upper_edge_hertz)
     return np.log(spectrum @ weights + log_offset).astype(np.float32)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit import config
 from cnnkit._native_logs import quiet_native_stderr
 
@@ -267,12 +268,9 @@ def setup(
     Returns:
         A :class:`RunSetup`; build models inside ``with run.scope():``.
     """
-    if mixed_precision not in MIXED_PRECISION_CHOICES:
-        raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION_CHOICES}; received {mixed_precision!r}.")
-    if distribute not in DISTRIBUTE_CHOICES:
-        raise ValueError(f"distribute must be one of {DISTRIBUTE_CHOICES}; received {distribute!r}.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None; received {seed!r}.")
+    V.choice(mixed_precision, "mixed_precision", MIXED_PRECISION_CHOICES)
+    V.choice(distribute, "distribute", DISTRIBUTE_CHOICES)
+    seed = V.seed(seed)
 
     backend = keras.backend.backend()
     hooks = _BACKENDS[backend]
@@ -481,8 +479,7 @@ def split_cpu(n: int) -> list[str]:
     Returns:
         The logical device names, e.g. ``["/device:CPU:0", "/device:CPU:1"]``.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer; received {n!r}.")
+    n = V.positive_int(n, "n")
     backend = keras.backend.backend()
     if backend != "tensorflow":
         hint = ("set XLA_FLAGS=--xla_force_host_platform_device_count=N before importing Keras"

@@ -48,6 +48,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit import experiments
 from cnnkit._optional import require
 
@@ -106,8 +107,7 @@ def _as_batch(x, expected_shape, name: str) -> np.ndarray:
 
 
 def _batched(predict_batch, x: np.ndarray, batch_size: int) -> np.ndarray:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}.")
+    batch_size = V.positive_int(batch_size, "batch_size")
     return np.concatenate([predict_batch(x[i : i + batch_size]) for i in range(0, len(x), batch_size)], axis=0)
 
 
@@ -244,10 +244,9 @@ def export_litert(model, path, quantization: str = "none", representative_data=N
     path = Path(path)
     if path.suffix != ".tflite":
         raise ValueError(f"path must end with '.tflite'; received {str(path)!r}.")
-    if quantization not in QUANTIZATIONS:
-        raise ValueError(f"quantization must be one of {QUANTIZATIONS}; received {quantization!r}.")
-    if isinstance(calibration_samples, bool) or not isinstance(calibration_samples, int) or calibration_samples < 1:
-        raise ValueError(f"calibration_samples must be a positive integer; received {calibration_samples!r}.")
+    V.choice(quantization, "quantization", QUANTIZATIONS)
+    calibration_samples = V.positive_int(calibration_samples, "calibration_samples")
+    int8_io = V.boolean(int8_io, "int8_io")
     settings = _converter_settings(tf, quantization, representative_data, calibration_samples, int8_io)
     _require_backend(("tensorflow",), "Converting to LiteRT")
     with _quiet():

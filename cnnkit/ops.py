@@ -21,24 +21,16 @@ import math
 
 import numpy as np
 
+from cnnkit import _validate as V
+
 PADDINGS = ("valid", "same")
 
 
 # ---------------------------------------------------------------- argument checks
 
 
-def _pair(value, name: str) -> tuple[int, int]:
-    """Turn an int or a pair of ints into a validated ``(h, w)`` pair of positive ints."""
-    pair = (value, value) if np.isscalar(value) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
-        raise ValueError(f"{name} must be a positive int or a pair of positive ints; received {value!r}.")
-    return int(pair[0]), int(pair[1])
-
-
 def _check_padding(padding: str) -> str:
-    if not isinstance(padding, str) or padding.lower() not in PADDINGS:
-        raise ValueError(f"padding must be one of {PADDINGS}; received {padding!r}.")
-    return padding.lower()
+    return V.choice(padding, "padding", PADDINGS, case_sensitive=False)
 
 
 def _as_batch(x: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -73,8 +65,7 @@ def conv_output_size(n: int, kernel: int, stride: int = 1, padding: str = "valid
         15
     """
     for name, value in (("n", n), ("kernel", kernel), ("stride", stride), ("dilation", dilation)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; received {value!r}.")
+        V.positive_int(value, name)
     padding = _check_padding(padding)
     if padding == "same":
         return math.ceil(n / stride)
@@ -98,7 +89,7 @@ def padding_amounts(n: int, kernel: int, stride: int = 1, padding: str = "valid"
 
 def pad_input(x: np.ndarray, kernel, stride=1, padding: str = "valid", dilation=1, value: float = 0.0) -> np.ndarray:
     """Pad a (N, H, W, C) batch as Keras would before sliding the window."""
-    (kh, kw), (sh, sw), (dh, dw) = _pair(kernel, "kernel"), _pair(stride, "stride"), _pair(dilation, "dilation")
+    (kh, kw), (sh, sw), (dh, dw) = V.pair(kernel, "kernel"), V.pair(stride, "stride"), V.pair(dilation, "dilation")
     top, bottom = padding_amounts(x.shape[1], kh, sh, padding, dh)
     left, right = padding_amounts(x.shape[2], kw, sw, padding, dw)
     return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
@@ -127,7 +118,7 @@ def conv2d_loops(x, kernel, bias=None, stride=1, padding: str = "valid", dilatio
     """
     x, added_batch = _as_batch(np.asarray(x, dtype=np.float64))
     kernel = _check_kernel(kernel, x.shape[-1])
-    (sh, sw), (dh, dw) = _pair(stride, "stride"), _pair(dilation, "dilation")
+    (sh, sw), (dh, dw) = V.pair(stride, "stride"), V.pair(dilation, "dilation")
     kh, kw = kernel.shape[:2]
     padding = _check_padding(padding)
     out_h = conv_output_size(x.shape[1], kh, sh, padding, dh)
@@ -155,7 +146,7 @@ def im2col(x, kernel_size, stride=1, padding: str = "valid", dilation=1) -> np.n
     ``(k_h * k_w * C, C_out)``.
     """
     x, _ = _as_batch(np.asarray(x))
-    (kh, kw), (sh, sw), (dh, dw) = _pair(kernel_size, "kernel_size"), _pair(stride, "stride"), _pair(dilation, "dilation")
+    (kh, kw), (sh, sw), (dh, dw) = V.pair(kernel_size, "kernel_size"), V.pair(stride, "stride"), V.pair(dilation, "dilation")
     padding = _check_padding(padding)
     out_h = conv_output_size(x.shape[1], kh, sh, padding, dh)
     out_w = conv_output_size(x.shape[2], kw, sw, padding, dw)
@@ -205,8 +196,8 @@ def _check_kernel(kernel, in_channels: int) -> np.ndarray:
 
 def _pool(x, pool_size, stride, padding: str, reduce: str) -> np.ndarray:
     x, added_batch = _as_batch(np.asarray(x, dtype=np.float64))
-    (ph, pw) = _pair(pool_size, "pool_size")
-    (sh, sw) = _pair(pool_size if stride is None else stride, "stride")
+    (ph, pw) = V.pair(pool_size, "pool_size")
+    (sh, sw) = V.pair(pool_size if stride is None else stride, "stride")
     padding = _check_padding(padding)
     out_h = conv_output_size(x.shape[1], ph, sh, padding)
     out_w = conv_output_size(x.shape[2], pw, sw, padding)
@@ -271,8 +262,7 @@ def adaptive_bins(n: int, out: int) -> list[tuple[int, int]]:
         [(0, 2), (1, 4), (3, 6), (5, 7)]
     """
     for name, value in (("n", n), ("out", out)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; received {value!r}.")
+        V.positive_int(value, name)
     return [((i * n) // out, -((-(i + 1) * n) // out)) for i in range(out)]
 
 
@@ -287,7 +277,7 @@ def adaptive_avg_pool2d(x, output_size) -> np.ndarray:
         (4, 4, 2)
     """
     x, added_batch = _as_batch(np.asarray(x, dtype=np.float64))
-    out_h, out_w = _pair(output_size, "output_size")
+    out_h, out_w = V.pair(output_size, "output_size")
     rows, cols = adaptive_bins(x.shape[1], out_h), adaptive_bins(x.shape[2], out_w)
     out = np.empty((x.shape[0], out_h, out_w, x.shape[-1]))
     for i, (top, bottom) in enumerate(rows):

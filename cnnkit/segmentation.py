@@ -42,7 +42,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from cnnkit.data.core import check_positive_int
+from cnnkit import _validate as V
 
 # ---------------------------------------------------------------- losses
 
@@ -70,12 +70,6 @@ def pixel_cross_entropy(from_logits: bool = True, ignore_class: int | None = Non
     """
     return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, ignore_class=ignore_class,
                                                       name="pixel_cross_entropy")
-
-
-def _check_smooth(smooth) -> float:
-    if isinstance(smooth, bool) or not isinstance(smooth, (int, float)) or smooth < 0:
-        raise ValueError(f"smooth must be a non-negative number; received {smooth!r}.")
-    return float(smooth)
 
 
 def _soft_dice_per_class(y_true, y_pred, from_logits: bool, smooth: float):
@@ -123,13 +117,9 @@ class DiceLoss(keras.losses.Loss):
     def __init__(self, from_logits: bool = True, smooth: float = 1.0, include_background: bool = True,
                  reduction="sum_over_batch_size", name: str = "dice_loss", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if not isinstance(from_logits, bool):
-            raise ValueError(f"from_logits must be True or False; received {from_logits!r}.")
-        if not isinstance(include_background, bool):
-            raise ValueError(f"include_background must be True or False; received {include_background!r}.")
-        self.from_logits = from_logits
-        self.smooth = _check_smooth(smooth)
-        self.include_background = include_background
+        self.from_logits = V.boolean(from_logits, "from_logits")
+        self.smooth = V.non_negative_float(smooth, "smooth")
+        self.include_background = V.boolean(include_background, "include_background")
 
     def call(self, y_true, y_pred):
         dice = _soft_dice_per_class(y_true, y_pred, self.from_logits, self.smooth)
@@ -168,9 +158,7 @@ class CrossEntropyDice(keras.losses.Loss):
                  include_background: bool = True, reduction="sum_over_batch_size",
                  name: str = "cross_entropy_dice", dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if isinstance(dice_weight, bool) or not isinstance(dice_weight, (int, float)) or dice_weight < 0:
-            raise ValueError(f"dice_weight must be a non-negative number; received {dice_weight!r}.")
-        self.dice_weight = float(dice_weight)
+        self.dice_weight = V.non_negative_float(dice_weight, "dice_weight")
         self._dice = DiceLoss(from_logits=from_logits, smooth=smooth, include_background=include_background)
 
     def call(self, y_true, y_pred):
@@ -196,12 +184,8 @@ def _check_masks(y_true, y_pred, num_classes: int) -> tuple[np.ndarray, np.ndarr
             f"y_true and y_pred must be masks of the same shape (class ids, e.g. (batch, H, W)); received "
             f"{y_true.shape} and {y_pred.shape}. Take argmax over the class axis of logits first."
         )
-    for name, mask in (("y_true", y_true), ("y_pred", y_pred)):
-        if mask.size and (not np.issubdtype(mask.dtype, np.integer) or mask.min() < 0 or mask.max() >= num_classes):
-            low, high = (mask.min(), mask.max()) if mask.size else (None, None)
-            raise ValueError(f"{name} must hold integer class ids in [0, {num_classes - 1}]; received dtype "
-                             f"{mask.dtype} with values from {low} to {high}.")
-    return y_true.reshape(-1).astype(np.int64), y_pred.reshape(-1).astype(np.int64)
+    y_true, y_pred = V.class_ids(y_true, num_classes, "y_true"), V.class_ids(y_pred, num_classes, "y_pred")
+    return y_true.reshape(-1), y_pred.reshape(-1)
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
@@ -215,7 +199,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
         >>> confusion_matrix([[0, 0, 1, 1]], [[0, 1, 1, 1]], 2).tolist()
         [[1, 1], [0, 2]]
     """
-    num_classes = check_positive_int(num_classes, "num_classes")
+    num_classes = V.num_classes(num_classes)
     y_true, y_pred = _check_masks(y_true, y_pred, num_classes)
     flat = np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes)
     return flat.reshape(num_classes, num_classes)
@@ -280,7 +264,7 @@ def segmentation_metrics(num_classes: int) -> list:
     Example:
         >>> model.compile("adam", loss=pixel_cross_entropy(), metrics=segmentation_metrics(7))  # doctest: +SKIP
     """
-    num_classes = check_positive_int(num_classes, "num_classes")
+    num_classes = V.num_classes(num_classes)
     return [keras.metrics.MeanIoU(num_classes, sparse_y_pred=False, name="mean_iou"),
             keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
@@ -346,7 +330,7 @@ def per_image_mean_iou(y_true, y_pred, num_classes: int) -> np.ndarray:
         >>> per_image_mean_iou(np.array([[[0, 1]], [[1, 1]]]), np.array([[[0, 1]], [[0, 1]]]), 2).tolist()
         [1.0, 0.5]
     """
-    num_classes = check_positive_int(num_classes, "num_classes")
+    num_classes = V.num_classes(num_classes)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     flat_true, flat_pred = _check_masks(y_true, y_pred, num_classes)
     n = len(y_true)
@@ -365,7 +349,7 @@ def predict_masks(model, x, batch_size: int = 64) -> np.ndarray:
     ``model.predict`` runs over chunks of a few batches, and only the argmax of
     each chunk is kept: one int per pixel in memory, not one float per class.
     """
-    batch_size = check_positive_int(batch_size, "batch_size")
+    batch_size = V.positive_int(batch_size, "batch_size")
     x = np.asarray(x)
     chunk = 8 * batch_size
     out = [np.argmax(model.predict(x[i:i + chunk], batch_size=batch_size, verbose=0), axis=-1)

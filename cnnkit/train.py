@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import keras
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit._native_logs import quiet_tensorflow_logger
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -80,10 +82,10 @@ def compile_model(model, learning_rate: float = 1e-3, optimizer="adam", loss=Non
     Example:
         >>> model = compile_model(create_model("simple_cnn"), learning_rate=3e-4)  # doctest: +SKIP
     """
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model; received {type(model).__name__}.")
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) or learning_rate <= 0:
-        raise ValueError(f"learning_rate must be a positive number; received {learning_rate!r}.")
+    V.instance(model, "model", keras.Model, "a keras.Model")
+    learning_rate = V.positive_float(learning_rate, "learning_rate")
+    from_logits = V.boolean(from_logits, "from_logits")
+    weight_decay = V.non_negative_float(weight_decay, "weight_decay", allow_none=True)
     binary = _output_units(model) == 1
     if loss is None:
         loss = (keras.losses.BinaryCrossentropy(from_logits=from_logits) if binary
@@ -102,7 +104,7 @@ def _make_optimizer(optimizer, learning_rate: float, weight_decay):
     if isinstance(optimizer, keras.optimizers.Optimizer):
         return optimizer
     if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS} or a keras Optimizer; received {optimizer!r}.")
+        V.fail("optimizer", f"one of {OPTIMIZERS} or a keras Optimizer", optimizer)
     name = optimizer.lower()
     if name == "adam":
         return keras.optimizers.Adam(learning_rate, weight_decay=weight_decay)
@@ -211,24 +213,20 @@ def fit(model, x, y=None, validation_data=None, epochs: int = 10, batch_size: in
         ...               epochs=20, early_stopping_patience=5)        # doctest: +SKIP
         >>> history.best_epoch, history.seconds                       # doctest: +SKIP
     """
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model; received {type(model).__name__}.")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer; received {epochs!r}.")
-    if early_stopping_patience is not None and (
-        isinstance(early_stopping_patience, bool) or not isinstance(early_stopping_patience, (int, np.integer))
-        or early_stopping_patience < 0
-    ):
-        raise ValueError(f"early_stopping_patience must be a non-negative integer or None; "
-                         f"received {early_stopping_patience!r}.")
-    if verbose not in VERBOSITY:
-        raise ValueError(f"verbose must be one of {VERBOSITY}; received {verbose!r}.")
+    V.instance(model, "model", keras.Model, "a keras.Model")
+    epochs = V.positive_int(epochs, "epochs")
+    early_stopping_patience = V.non_negative_int(early_stopping_patience, "early_stopping_patience", allow_none=True)
+    V.choice(verbose, "verbose", VERBOSITY)
+    restore_best_weights = V.boolean(restore_best_weights, "restore_best_weights")
+    batch_size = V.positive_int(batch_size, "batch_size", allow_none=True)
     is_array = isinstance(x, np.ndarray) or keras.ops.is_tensor(x)
     if not is_array and batch_size is not None:
         raise ValueError("batch_size applies to NumPy arrays only; a dataset is already batched "
                          f"(received batch_size={batch_size!r} with x of type {type(x).__name__}).")
     if is_array and y is None:
         raise ValueError("x is an array, so y (the labels) is required; received y=None.")
+    if monitor != "auto":
+        V.instance(monitor, "monitor", str, "'auto' or the name of a logged metric")
     if not model.compiled:
         compile_model(model)
     if not is_array:
@@ -427,6 +425,8 @@ def evaluate(model, x, y=None, class_names=None, batch_size: int = 256, from_log
         >>> result = evaluate(model, x_test, y_test, class_names=data.class_names)  # doctest: +SKIP
         >>> result.accuracy, result.confusion.shape                                 # doctest: +SKIP
     """
+    batch_size = V.positive_int(batch_size, "batch_size")
+    from_logits = V.boolean(from_logits, "from_logits")
     if isinstance(x, np.ndarray) or keras.ops.is_tensor(x):
         if y is None:
             raise ValueError("x is an array, so y (the labels) is required; received y=None.")
@@ -445,7 +445,7 @@ def evaluate(model, x, y=None, class_names=None, batch_size: int = 256, from_log
             scores.append(np.asarray(model.predict_on_batch(keras.ops.convert_to_numpy(batch[0]))))
             labels.append(keras.ops.convert_to_numpy(batch[1]))
         scores, y_true = np.concatenate(scores), np.concatenate(labels)
-    y_true = y_true.reshape(-1).astype(np.int64)
+    y_true = np.asarray(y_true).reshape(-1)
     if scores.ndim != 2 or len(scores) != len(y_true):
         raise ValueError(f"Expected model outputs of shape ({len(y_true)}, classes); received {scores.shape}.")
     if scores.shape[1] == 1:
@@ -454,48 +454,86 @@ def evaluate(model, x, y=None, class_names=None, batch_size: int = 256, from_log
     else:
         y_pred = scores.argmax(axis=1)
         num_classes = scores.shape[1]
-    if y_true.min() < 0 or y_true.max() >= num_classes:
-        raise ValueError(f"Labels must be integers in [0, {num_classes - 1}] for a model with {num_classes} "
-                         f"classes; received labels from {y_true.min()} to {y_true.max()}.")
+    y_true = V.class_ids(y_true, num_classes, "y")
     names = [str(i) for i in range(num_classes)] if class_names is None else [str(n) for n in class_names]
     if len(names) != num_classes:
         raise ValueError(f"class_names must have {num_classes} entries (one per model output); received {len(names)}.")
     confusion = confusion_matrix(y_true, y_pred, num_classes)
-    precision, recall, f1, support = per_class_metrics(confusion)
+    precision, recall, f1, support = per_class_metrics(y_true, y_pred, num_classes)
     return Evaluation(
         accuracy=float(np.mean(y_true == y_pred)), confusion=confusion, precision=precision, recall=recall,
         f1=f1, support=support, class_names=names, y_true=y_true, y_pred=y_pred, scores=scores,
     )
 
 
+def _labels(y_true, y_pred, num_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    num_classes = V.num_classes(num_classes)
+    y_true = V.class_ids(y_true, num_classes, "y_true").reshape(-1)
+    y_pred = V.class_ids(y_pred, num_classes, "y_pred").reshape(-1)
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true and y_pred must have one label per sample each; received {len(y_true)} and "
+                         f"{len(y_pred)} labels.")
+    return y_true, y_pred, np.arange(num_classes)
+
+
 def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
     """``(num_classes, num_classes)`` counts: entry ``[i, j]`` = samples of class ``i`` predicted as ``j``.
+
+    scikit-learn's ``confusion_matrix`` with every class listed, so a class that
+    never occurs still gets its row and column.
 
     Example:
         >>> confusion_matrix([0, 1, 1], [0, 0, 1], 2).tolist()
         [[1, 0], [1, 1]]
     """
-    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
-    flat = np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes)
-    return flat.reshape(num_classes, num_classes)
+    from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
+
+    y_true, y_pred, labels = _labels(y_true, y_pred, num_classes)
+    return sklearn_confusion_matrix(y_true, y_pred, labels=labels).astype(np.int64)
 
 
-def per_class_metrics(confusion: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Precision, recall, F1 and support per class from a confusion matrix (0 where undefined).
+def per_class_metrics(y_true, y_pred=None, num_classes: int | None = None) -> tuple[np.ndarray, ...]:
+    """Precision, recall, F1 and support per class (0 where undefined, as scikit-learn's ``zero_division=0``).
+
+    scikit-learn's ``precision_recall_fscore_support`` with every class listed.
+    (Passing a confusion matrix alone, the old form, still works for one release
+    with a ``DeprecationWarning``.)
+
+    Args:
+        y_true, y_pred: integer labels and predicted classes, one per sample.
+        num_classes: the number of classes.
+
+    Returns:
+        ``(precision, recall, f1, support)``, one value per class each.
 
     Example:
-        >>> p, r, f, s = per_class_metrics(np.array([[1, 0], [1, 1]]))
+        >>> p, r, f, s = per_class_metrics([0, 1, 1], [0, 0, 1], 2)
         >>> p.tolist(), r.tolist(), s.tolist()
         ([0.5, 1.0], [1.0, 0.5], [1, 2])
     """
-    confusion = np.asarray(confusion, dtype=np.float64)
-    true_positives = np.diag(confusion)
-    predicted, support = confusion.sum(axis=0), confusion.sum(axis=1)
-    precision = np.divide(true_positives, predicted, out=np.zeros_like(true_positives), where=predicted > 0)
-    recall = np.divide(true_positives, support, out=np.zeros_like(true_positives), where=support > 0)
-    total = precision + recall
-    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
+    from sklearn.metrics import precision_recall_fscore_support
+
+    if y_pred is None and num_classes is None:
+        warnings.warn("per_class_metrics(confusion) is deprecated: pass (y_true, y_pred, num_classes).",
+                      DeprecationWarning, stacklevel=2)
+        y_true, y_pred, num_classes = _labels_of(y_true)
+    y_true, y_pred, labels = _labels(y_true, y_pred, num_classes)
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     return precision, recall, f1, support.astype(np.int64)
+
+
+def _labels_of(confusion) -> tuple[np.ndarray, np.ndarray, int]:
+    """Labels and predictions with the counts of a confusion matrix (for the deprecated call)."""
+    confusion = np.asarray(confusion)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+        raise ValueError(f"confusion must be a square (classes, classes) matrix; received {V.describe(confusion)}.")
+    counts = V.finite_array(confusion, "confusion", np.float64).reshape(-1)
+    if np.any(counts < 0) or np.any(counts != np.round(counts)):
+        raise ValueError(f"confusion must hold non-negative integer counts; received {V.describe(confusion)}.")
+    counts = counts.astype(np.int64)
+    cells = np.arange(counts.size)
+    true, pred = np.divmod(np.repeat(cells, counts), confusion.shape[0])
+    return true, pred, confusion.shape[0]
 
 
 # ---------------------------------------------------------------- augmentation
@@ -530,11 +568,9 @@ def make_augmentation(flip="horizontal", shift: float = 0.1, rotation: float = 0
         >>> augment = make_augmentation(flip=None, shift=0.1, rotation=0.03)   # doctest: +SKIP
         >>> model = keras.Sequential([keras.Input((32, 32, 1)), augment, base])
     """
-    if flip not in FLIPS:
-        raise ValueError(f"flip must be one of {FLIPS}; received {flip!r}.")
-    for arg, value in (("shift", shift), ("rotation", rotation), ("contrast", contrast)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1):
-            raise ValueError(f"{arg} must be a number in [0, 1) or None; received {value!r}.")
+    V.choice(flip, "flip", FLIPS)
+    shift, rotation = V.rate(shift, "shift", allow_none=True), V.rate(rotation, "rotation", allow_none=True)
+    contrast, seed = V.rate(contrast, "contrast", allow_none=True), V.seed(seed)
     layers = []
     if flip:
         layers.append(keras.layers.RandomFlip(flip, seed=seed))

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit import config
 from cnnkit.analysis import flatten_layers
 
@@ -105,8 +106,7 @@ def load_pretrained(name: str = "mobilenet_v2", input_shape=(96, 96, 3), weights
     """
     if name not in APPLICATIONS:
         raise ValueError(f"Unknown pretrained backbone {name!r}. Available: {', '.join(list_pretrained())}.")
-    if weights not in ("imagenet", None):
-        raise ValueError(f"weights must be 'imagenet' or None; received {weights!r}.")
+    V.choice(weights, "weights", ("imagenet", None))
     class_name, scale, offset = APPLICATIONS[name]
     constructor = getattr(keras.applications, class_name)
 
@@ -159,10 +159,9 @@ def build_transfer_model(backbone: Backbone, num_classes: int, dropout: float = 
     Output shape:
         ``(batch, num_classes)`` logits.
     """
-    if not isinstance(backbone, Backbone):
-        raise ValueError(f"backbone must be a cnnkit.transfer.Backbone; received {type(backbone).__name__}.")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer; received {num_classes!r}.")
+    V.instance(backbone, "backbone", Backbone, "a cnnkit.transfer.Backbone")
+    num_classes = V.num_classes(num_classes)
+    dropout = V.rate(dropout, "dropout")
     inputs = keras.Input(backbone.model.input_shape[1:], name="image")
     x = inputs
     if (backbone.scale, backbone.offset) != (1.0, 0.0):
@@ -190,8 +189,8 @@ def unfreeze_top(model, num_layers: int, keep_batch_norm_frozen: bool = True) ->
         keep_batch_norm_frozen: leave ``BatchNormalization`` layers frozen (and so
             in inference mode), as recommended for fine-tuning on small data.
     """
-    if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 0:
-        raise ValueError(f"num_layers must be a non-negative integer; received {num_layers!r}.")
+    num_layers = V.non_negative_int(num_layers, "num_layers")
+    keep_batch_norm_frozen = V.boolean(keep_batch_norm_frozen, "keep_batch_norm_frozen")
     layers = model.layers
     if num_layers > len(layers):
         raise ValueError(f"num_layers={num_layers} but {model.name!r} has only {len(layers)} layers.")

@@ -61,10 +61,10 @@ def test_load_shapes_splits_are_disjoint_and_stratified():
     [
         ({"num_samples": -5}, r"num_samples must be a positive integer; received -5"),
         ({"num_samples": 2.5}, r"num_samples must be a positive integer; received 2.5"),
-        ({"image_size": 4}, r"image_size must be at least 8 pixels .* received 4"),
-        ({"classes": ["circle", "hexagon"]}, r"classes must be two or more distinct names .* 'hexagon'"),
+        ({"image_size": 4}, r"image_size must be an integer >= 8 \(pixels, to draw a shape\); received 4"),
+        ({"classes": ["circle", "hexagon"]}, r"classes must be 2 or more distinct names .* 'hexagon'"),
         ({"noise": -0.1}, r"noise must be a non-negative number; received -0.1"),
-        ({"val_fraction": 1.5}, r"val_fraction must be a number strictly between 0 and 1; received 1.5"),
+        ({"val_fraction": 1.5}, r"val_fraction must be a number in \(0, 1\); received 1.5"),
         ({"val_fraction": 0.5, "test_fraction": 0.5}, r"must leave data for training"),
     ],
 )
@@ -104,7 +104,7 @@ def test_unknown_dataset_lists_the_valid_names():
 
 
 def test_bad_image_size_for_digits():
-    with pytest.raises(ValueError, match=r"image_size must be a positive integer; received -8"):
+    with pytest.raises(ValueError, match=r"image_size must be a positive integer or 2 positive integers \(height, width\); received -8"):
         data.load_digits(image_size=-8)
 
 

@@ -126,7 +126,7 @@ def test_texture_patches_tile_the_photo():
     np.testing.assert_array_equal(patches[9], photo[64:128, 64:128])
     big = data.load_textures(patch_size=100)  # 5 x 5 patches per photo; the 12-pixel edges are left out
     assert big.input_shape == (100, 100, 1) and len(big.x_train) + len(big.x_val) + len(big.x_test) == 75
-    with pytest.raises(ValueError, match=r"patch_size must be between 8 and 256 pixels; received 4"):
+    with pytest.raises(ValueError, match=r"patch_size must be an integer in \[8, 256\] \(pixels\); received 4"):
         data.load_textures(patch_size=4)
     with pytest.raises(ValueError, match=r"texture must be one of"):
         textures.texture_patches("sand", 32)

@@ -63,7 +63,7 @@ def test_repeats_put_identical_copies_on_each_cell():
 @pytest.mark.parametrize(
     "kwargs, pattern",
     [
-        ({"repeats": 0}, r"repeats must be one or more positive integers; received 0"),
+        ({"repeats": 0}, r"repeats must be a positive integer; received 0"),
         ({"repeats": (1, 2)}, r"repeats must give one count per level \(3\)"),
         ({"levels": (4, 3)}, r"levels must be increasing integers"),
         ({"levels": ()}, r"levels must be increasing integers"),

@@ -271,8 +271,8 @@ def test_bad_photos_give_clear_errors(detector, image, pattern):
     [
         ({"model": "tiny"}, r"model must be one of \('short_range', 'full_range'\); received 'tiny'"),
         ({"nms": "soft"}, r"nms must be one of \('weighted', 'hard'\); received 'soft'"),
-        ({"score_threshold": 1.5}, r"score_threshold must be a number between 0 and 1; received 1.5"),
-        ({"iou_threshold": -0.1}, r"iou_threshold must be a number between 0 and 1"),
+        ({"score_threshold": 1.5}, r"score_threshold must be a number in \[0, 1\]; received 1.5"),
+        ({"iou_threshold": -0.1}, r"iou_threshold must be a number in \[0, 1\]; received -0.1"),
         ({"num_threads": 0}, r"num_threads must be a positive integer or None; received 0"),
     ],
 )

@@ -74,7 +74,7 @@ def test_box_format_is_respected():
         ({"boxes": [[5, 0, 1, 1]], "scores": [0.5]}, r"x2 >= x1"),
         ({"boxes": [[0, 0, 1, 1]], "scores": [0.5, 0.4]}, r"one value per box \(1\); received 2"),
         ({"boxes": [[0, 0, 1, 1]], "scores": [0.5], "classes": [0, 1]}, r"one id per box"),
-        ({"boxes": [[0, 0, 1, 1]], "scores": [0.5], "iou_threshold": 1.5}, r"iou_threshold must be between 0 and 1"),
+        ({"boxes": [[0, 0, 1, 1]], "scores": [0.5], "iou_threshold": 1.5}, r"iou_threshold must be a number in \[0, 1\]; received 1.5"),
         ({"boxes": [[0, 0, 1, 1]], "scores": [0.5], "max_detections": 0}, r"max_detections must be a positive"),
         ({"boxes": [[0, 0, 1, 1]], "scores": [0.5], "box_format": "xy"}, r"box_format must be one of"),
     ],

@@ -113,7 +113,7 @@ def test_measure_latency_warms_up_then_times_every_repeat():
         (lambda m, p: export.LiteRTModel(p / "missing.tflite"), r"Expected an existing .tflite file"),
         (lambda m, p: export.load_saved_model(p), r"Expected a SavedModel folder"),
         (lambda m, p: export.file_size(p / "nothing"), r"does not exist"),
-        (lambda m, p: export.measure_latency(print, None, repeats=0), r"repeats must be an integer >= 1; received 0"),
+        (lambda m, p: export.measure_latency(print, None, repeats=0), r"repeats must be a positive integer; received 0"),
     ],
 )
 def test_bad_arguments_say_what_was_received(model_and_data, tmp_path, call, pattern):

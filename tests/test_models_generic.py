@@ -1,10 +1,13 @@
 """Generic tests that run over EVERY registered model (as timm does for its zoo).
 
-Each model is built from its registry tags: ``task`` says what the output
-must look like ("classification": ``(batch, num_classes)``; "segmentation":
-``(batch, H, W, num_classes)``; "video": input ``(T, H, W, C)`` and output
-``(batch, num_classes)``) and ``backbone=True`` says the model marks pyramid
-levels ``P2``..``P5`` when built with ``include_top=False``. The builder's
+Each model is built from its registry tags: ``task`` says what the input and
+the output look like (the table in :mod:`cnnkit.models.registry`:
+"classification" ``(batch, num_classes)``; "segmentation" ``(batch, H, W,
+num_classes)``; "detection" ``{"boxes": (batch, A, 4), "classes": (batch, A,
+num_classes)}``; "video" clips ``(T, H, W, C)``; "sequence" int tokens
+``(length,)``; "audio" waveforms ``(samples, channels)``) and ``backbone=True``
+says the model marks pyramid levels ``P2``..``P5`` when built with
+``include_top=False``. The builder's
 default ``input_shape`` is the input fed here, so defaults must stay small.
 
 For every model: it builds at two input sizes with the right output shape,
@@ -31,7 +34,10 @@ from cnnkit.models import (
     pyramid_outputs,
 )
 
-TASKS = ("classification", "segmentation", "video")
+TASKS = ("classification", "segmentation", "detection", "video", "sequence", "audio")
+# The axis doubled for the second input size: height for images and clips, the length otherwise.
+GROWING_AXIS = {"classification": -3, "segmentation": -3, "detection": -3, "video": -3, "sequence": 0, "audio": 0}
+BOXES_PER_IMAGE = 2
 NUM_CLASSES = 3
 BATCH = 2
 MODELS = list_models()
@@ -54,29 +60,53 @@ def task_of(name: str) -> str:
 
 
 def input_shapes(name: str) -> list[tuple]:
-    """The default input shape and one with twice the height (non-square), for every task."""
+    """The default input shape and one twice as tall (or long), for every task."""
     shape = default_input_shape(name)
-    taller = list(shape)
-    taller[-3] = shape[-3] * 2  # height: axis -3 of (H, W, C) and of (T, H, W, C)
-    return [shape, tuple(taller)]
+    longer = list(shape)
+    longer[GROWING_AXIS[task_of(name)]] *= 2
+    return [shape, tuple(longer)]
 
 
-def expected_output_shape(name: str, shape: tuple) -> tuple:
+def expected_output_shape(name: str, shape: tuple, model) -> dict | tuple:
     task = task_of(name)
     if task == "segmentation":
         return (BATCH, shape[-3], shape[-2], NUM_CLASSES)
-    return (BATCH, NUM_CLASSES)  # classification and video
+    if task == "detection":
+        anchors = len(model.anchors)
+        return {"boxes": (BATCH, anchors, 4), "classes": (BATCH, anchors, NUM_CLASSES)}
+    return (BATCH, NUM_CLASSES)  # classification, video, sequence, audio
 
 
 def fixed_batch(name: str, shape: tuple, seed: int = 0):
-    """Random images in [0, 1] and random integer labels of the shape the task wants."""
+    """Random inputs (images in [0, 1], or token ids) and random targets of the shape the task wants."""
     rng = np.random.default_rng(seed)
-    x = rng.random((BATCH * 4, *shape), dtype=np.float32)
-    if task_of(name) == "segmentation":
-        y = rng.integers(0, NUM_CLASSES, size=(BATCH * 4, shape[-3], shape[-2]))
+    n = BATCH * 4
+    task = task_of(name)
+    if task == "sequence":
+        vocab = inspect.signature(get_builder(name)).parameters["vocab_size"].default
+        x = rng.integers(0, vocab, size=(n, *shape)).astype(np.int32)
     else:
-        y = rng.integers(0, NUM_CLASSES, size=(BATCH * 4,))
-    return x, y.astype(np.int32)
+        x = rng.random((n, *shape), dtype=np.float32)
+    if task == "segmentation":
+        return x, rng.integers(0, NUM_CLASSES, size=(n, shape[-3], shape[-2])).astype(np.int32)
+    if task == "detection":  # boxes of 8 to 24 pixels inside the image, "xyxy"
+        corner = rng.uniform(0, min(shape[:2]) - 24, size=(n, BOXES_PER_IMAGE, 2))
+        boxes = np.concatenate([corner, corner + rng.uniform(8, 24, size=(n, BOXES_PER_IMAGE, 2))], axis=-1)
+        classes = rng.integers(0, NUM_CLASSES, size=(n, BOXES_PER_IMAGE))
+        return x, {"boxes": boxes[..., [1, 0, 3, 2]].astype(np.float32), "classes": classes.astype(np.int32)}
+    return x, rng.integers(0, NUM_CLASSES, size=(n,)).astype(np.int32)
+
+
+def outputs_of(model, x) -> dict:
+    """The model's outputs in inference mode as NumPy arrays, by name (one "output" for a single tensor)."""
+    out = model(x, training=False)
+    out = out if isinstance(out, dict) else {"output": out}
+    return {key: keras.ops.convert_to_numpy(value) for key, value in out.items()}
+
+
+def shapes_of(out: dict):
+    shapes = {key: tuple(value.shape) for key, value in out.items()}
+    return shapes["output"] if list(shapes) == ["output"] else shapes
 
 
 def build(name: str, shape: tuple | None = None, **kwargs):
@@ -85,7 +115,9 @@ def build(name: str, shape: tuple | None = None, **kwargs):
 
 
 def test_every_family_of_the_course_is_registered():
-    families = {"lenet5", "simple_cnn", "vgg_small", "resnet_small", "mobilenet_small", "efficientnet_small"}
+    families = {"lenet5", "simple_cnn", "vgg_small", "resnet_small", "mobilenet_small", "efficientnet_small",
+                "tiny_vit", "unet_small", "fpn_seg", "detector", "per_frame_cnn", "c3d_small", "r2plus1d_small",
+                "cnn_gru", "sequence_cnn", "sequence_rnn", "sequence_transformer", "spectrogram_cnn", "audio_cnn1d"}
     missing = families - set(MODELS)
     assert not missing, f"list_models() misses {sorted(missing)}; it has {MODELS}"
 
@@ -95,21 +127,23 @@ def test_builds_at_two_sizes_with_the_right_output_shape(name):
     for shape in input_shapes(name):
         model = build(name, shape)
         x, _ = fixed_batch(name, shape)
-        out = model(x[:BATCH], training=False)
-        assert tuple(out.shape) == expected_output_shape(name, shape), f"{name} at input {shape}"
-        assert np.all(np.isfinite(keras.ops.convert_to_numpy(out)))
+        out = outputs_of(model, x[:BATCH])
+        assert shapes_of(out) == expected_output_shape(name, shape, model), f"{name} at input {shape}"
+        assert all(np.all(np.isfinite(value)) for value in out.values())
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_keras_file_round_trip_gives_identical_outputs(name, tmp_path):
     model = build(name)
     x, _ = fixed_batch(name, default_input_shape(name), seed=1)
-    before = keras.ops.convert_to_numpy(model(x[:BATCH], training=False))
+    before = outputs_of(model, x[:BATCH])
     path = tmp_path / f"{name}.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
-    after = keras.ops.convert_to_numpy(loaded(x[:BATCH], training=False))
-    np.testing.assert_array_equal(after, before)
+    after = outputs_of(loaded, x[:BATCH])
+    assert type(loaded) is type(model) and set(after) == set(before)
+    for key in before:
+        np.testing.assert_array_equal(after[key], before[key])
     assert loaded.count_params() == model.count_params()
 
 
@@ -117,9 +151,9 @@ def test_keras_file_round_trip_gives_identical_outputs(name, tmp_path):
 def test_a_few_training_steps_lower_the_loss_on_a_fixed_batch(name):
     model = build(name)
     x, y = fixed_batch(name, default_input_shape(name), seed=2)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  run_eagerly=keras.backend.backend() != "jax")
+    # A detector computes its own loss (anchor matching inside the training step); the rest are classifiers.
+    loss = None if task_of(name) == "detection" else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, run_eagerly=keras.backend.backend() != "jax")
     # Eager steps: tracing a graph would cost more than six tiny steps. Not on JAX, where every
     # eager op compiles on its own: one jitted step is 3x faster there (efficientnet_small 37 s vs 105 s).
     # train_on_batch returns the loss of the batch *before* its update, in training mode.

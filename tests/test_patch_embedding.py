@@ -104,7 +104,7 @@ def test_tiny_vit_parameter_count_matches_the_formula(kwargs):
 
 
 def test_tiny_vit_rejects_shapes_it_cannot_embed():
-    with pytest.raises(ValueError, match=r"fully known \(height, width, channels\)"):
+    with pytest.raises(ValueError, match=r"input_shape must be \(height, width, channels\) with positive integers; received \(None, None, 3\)"):
         create_model("tiny_vit", input_shape=(None, None, 3))
     with pytest.raises(ValueError, match=r"must be a multiple of num_heads"):
         create_model("tiny_vit", embed_dim=30, num_heads=4)

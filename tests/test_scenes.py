@@ -118,12 +118,12 @@ def test_dataset_batches_are_padded_to_a_fixed_size():
     "kwargs, pattern",
     [
         ({"num_images": 0}, r"num_images must be a positive integer; received 0"),
-        ({"image_size": 8}, r"image_size must be at least 16 pixels .*received 8"),
-        ({"classes": ("circle", "hexagon")}, r"classes must be distinct names .*'hexagon'"),
+        ({"image_size": 8}, r"image_size must be an integer >= 16 \(pixels, to hold several shapes\); received 8"),
+        ({"classes": ("circle", "hexagon")}, r"classes must be one or more distinct names .*'hexagon'"),
         ({"min_objects": 4, "max_objects": 2}, r"min_objects must be <= max_objects; received min_objects=4, max_objects=2"),
-        ({"radius_range": (0.3, 0.1)}, r"radius_range must be a \(min, max\) pair"),
+        ({"radius_range": (0.3, 0.1)}, r"radius_range must be a \(low, high\) pair of numbers with 0.01 <= low <= high <= 0.5; received \(0.3, 0.1\)"),
         ({"radius_range": (0.01, 0.1), "image_size": 64}, r"at least 1 pixel; received 0.01 \* 64"),
-        ({"max_overlap": 1.5}, r"max_overlap must be a number between 0 and 1; received 1.5"),
+        ({"max_overlap": 1.5}, r"max_overlap must be a number in \[0, 1\]; received 1.5"),
         ({"noise": -1}, r"noise must be a non-negative number"),
     ],
 )

@@ -123,5 +123,5 @@ def test_coins_mask_resizes_with_the_image():
     assert small_image.shape == (64, 80, 3) and small_mask.shape == (64, 80)
     _, full = load_coins_mask()
     assert abs(small_mask.mean() - full.mean()) < 0.02
-    with pytest.raises(ValueError, match="image_size"):
+    with pytest.raises(ValueError, match=r"size must be a positive integer or 2 positive integers \(height, width\); received \(0, 10\)"):
         load_coins_mask(size=(0, 10))

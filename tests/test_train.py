@@ -191,7 +191,7 @@ def test_evaluate_dataset_and_errors():
     assert result.accuracy == pytest.approx(0.8)
     with pytest.raises(ValueError, match=r"class_names must have 3 entries"):
         train.evaluate(fixed_classifier(), scores, y_true, class_names=["a", "b"])
-    with pytest.raises(ValueError, match=r"Labels must be integers in \[0, 2\].* to 5"):
+    with pytest.raises(ValueError, match=r"y must be integer class ids in \[0, 2\]; received values from 0 to 5"):
         train.evaluate(fixed_classifier(), scores, np.array([0, 1, 2, 1, 5]))
 
 

@@ -51,7 +51,7 @@ def test_weights_none_is_silent_and_bad_names_are_listed(capsys):
     assert not backbone.pretrained and capsys.readouterr().err == ""
     with pytest.raises(ValueError, match=r"Unknown pretrained backbone 'vgg99'. Available: efficientnet_b0, mobilenet_v2"):
         transfer.load_pretrained("vgg99")
-    with pytest.raises(ValueError, match=r"weights must be 'imagenet' or None; received 'cifar'"):
+    with pytest.raises(ValueError, match=r"weights must be one of \('imagenet', None\); received 'cifar'"):
         transfer.load_pretrained("mobilenet_v2", weights="cifar")
 
 

@@ -24,7 +24,7 @@ def test_show_pyramid_max_reduction_and_errors():
     fig = show_pyramid(np.zeros((8, 8, 3)), {"P1": np.stack([np.zeros((4, 4)), np.full((4, 4), -2.0)], -1)},
                        reduce="max")
     np.testing.assert_array_equal(fig.axes[1].images[0].get_array(), np.zeros((4, 4)))
-    with pytest.raises(ValueError, match=r"reduce must be 'energy' or 'max'; received 'mean'"):
+    with pytest.raises(ValueError, match=r"reduce must be one of \('energy', 'max'\); received 'mean'"):
         show_pyramid(np.zeros((8, 8, 3)), {"P1": np.zeros((4, 4, 1))}, reduce="mean")
     with pytest.raises(ValueError, match=r"maps\['P1'\] must be \(H, W, C\).*received shape \(4, 4\)"):
         show_pyramid(np.zeros((8, 8, 3)), {"P1": np.zeros((4, 4))})

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnkit.data.core import Dataset, check_fraction, check_positive_int, stratified_split
+from cnnkit import _validate as V
+from cnnkit.data.core import Dataset, stratified_split
 
 AUDIO_CLASSES = ("tone", "chirp_up", "chirp_down", "tremolo", "clicks", "noise")
 RAMP_SECONDS = 0.01  # fade in/out of each event, so its edges do not click
@@ -119,18 +120,12 @@ def make_audio(num_samples: int = 1800, sample_rate: int = 8000, duration: float
         >>> waves.shape
         (12, 4000)
     """
-    num_samples = check_positive_int(num_samples, "num_samples")
-    sample_rate = check_positive_int(sample_rate, "sample_rate")
-    if sample_rate < 8000:
-        raise ValueError(f"sample_rate must be at least 8000 (sounds reach 3.5 kHz); received {sample_rate}.")
-    if not isinstance(duration, (int, float)) or not 0.1 <= duration <= 10:
-        raise ValueError(f"duration must be a number of seconds in [0.1, 10]; received {duration!r}.")
-    class_names = list(classes)
-    if len(class_names) < 2 or len(set(class_names)) != len(class_names) or not set(class_names) <= set(AUDIO_CLASSES):
-        raise ValueError(f"classes must be two or more distinct names from {AUDIO_CLASSES}; received {classes!r}.")
-    if (np.ndim(snr_db) != 1 or len(snr_db) != 2 or not all(isinstance(v, (int, float)) for v in snr_db)
-            or snr_db[0] > snr_db[1]):
-        raise ValueError(f"snr_db must be a (low, high) pair of numbers with low <= high; received {snr_db!r}.")
+    num_samples = V.positive_int(num_samples, "num_samples")
+    sample_rate = V.integer(sample_rate, "sample_rate", minimum=8000, reason="sounds reach 3.5 kHz")
+    duration = V.number(duration, "duration", 0.1, 10, reason="seconds")
+    class_names = V.distinct_choices(classes, "classes", AUDIO_CLASSES, min_count=2)
+    snr_db = V.number_range(snr_db, "snr_db")
+    seed = V.seed(seed)
 
     rng = np.random.default_rng(seed)
     n_samples = round(duration * sample_rate)
@@ -170,8 +165,8 @@ def load_audio(num_samples: int = 1800, sample_rate: int = 8000, duration: float
         >>> ds.x_train.shape[1:], ds.num_classes
         ((4000, 1), 6)
     """
-    check_fraction(val_fraction, "val_fraction")
-    check_fraction(test_fraction, "test_fraction")
+    V.open_fraction(val_fraction, "val_fraction")
+    V.open_fraction(test_fraction, "test_fraction")
     waves, labels, names = make_audio(num_samples, sample_rate, duration, classes, snr_db, seed)
     splits = stratified_split(waves[..., None], labels, val_fraction, test_fraction, seed)
     return Dataset(

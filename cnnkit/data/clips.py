@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnkit.data.core import Dataset, check_fraction, check_positive_int, stratified_split
+from cnnkit import _validate as V
+from cnnkit.data.core import Dataset, stratified_split
 
 # Names of the directions for the supported numbers of classes. Directions are
 # counter-clockwise as seen on screen, starting at "right": class k moves at the
@@ -42,8 +43,7 @@ def direction_names(num_directions: int = 4) -> list[str]:
         >>> direction_names(4)
         ['right', 'up', 'left', 'down']
     """
-    if num_directions not in DIRECTION_NAMES:
-        raise ValueError(f"num_directions must be one of {tuple(DIRECTION_NAMES)}; received {num_directions!r}.")
+    V.choice(num_directions, "num_directions", DIRECTION_NAMES)
     return list(DIRECTION_NAMES[num_directions])
 
 
@@ -80,7 +80,7 @@ def render_dots(positions, image_size: int, dot_sigma: float = 0.8) -> np.ndarra
     positions = np.asarray(positions, dtype=np.float32)
     if positions.ndim < 2 or positions.shape[-1] != 2:
         raise ValueError(f"positions must have shape (..., num_dots, 2); received shape {positions.shape}.")
-    size = check_positive_int(image_size, "image_size")
+    size = V.positive_int(image_size, "image_size")
     centres = np.arange(size, dtype=np.float32) + 0.5
 
     def profile(coord):  # (..., D) -> (..., D, size): a 1D Gaussian, using the shortest wrap-around distance
@@ -131,33 +131,23 @@ def dot_trajectories(
 
 def _check_clip_args(num_samples, frames, image_size, num_directions, num_dots, speed, coherence, dot_sigma, noise,
                      motion_window=None):
-    check_positive_int(num_samples, "num_samples")
-    if check_positive_int(frames, "frames") < 2:
-        raise ValueError(f"frames must be at least 2 (motion needs two frames); received {frames!r}.")
-    if check_positive_int(image_size, "image_size") < 8:
-        raise ValueError(f"image_size must be at least 8 pixels; received {image_size!r}.")
+    V.positive_int(num_samples, "num_samples")
+    V.integer(frames, "frames", minimum=2, reason="motion needs two frames")
+    V.integer(image_size, "image_size", minimum=8, reason="pixels")
     direction_names(num_directions)
-    check_positive_int(num_dots, "num_dots")
-    pair = speed if isinstance(speed, (tuple, list)) else (speed, speed)
-    if len(pair) != 2 or not all(isinstance(s, (int, float)) for s in pair) or not 0 < pair[0] <= pair[1]:
-        raise ValueError(
-            f"speed must be a positive number or a (low, high) pair with 0 < low <= high (pixels per frame); "
-            f"received {speed!r}."
-        )
-    if not isinstance(coherence, (int, float)) or not 0.0 <= coherence <= 1.0:
-        raise ValueError(f"coherence must be a number in [0, 1]; received {coherence!r}.")
-    if not isinstance(dot_sigma, (int, float)) or dot_sigma <= 0:
-        raise ValueError(f"dot_sigma must be a positive number of pixels; received {dot_sigma!r}.")
-    if not isinstance(noise, (int, float)) or noise < 0:
-        raise ValueError(f"noise must be a non-negative number; received {noise!r}.")
+    V.positive_int(num_dots, "num_dots")
+    if V.is_number(speed):  # pixels per frame: one speed, or a (low, high) range to draw from
+        pair = (V.positive_float(speed, "speed"),) * 2
+    else:
+        pair = V.number_range(speed, "speed", minimum=0, min_open=True)
+    V.fraction(coherence, "coherence")
+    V.positive_float(dot_sigma, "dot_sigma")
+    V.non_negative_float(noise, "noise")
     if motion_window is not None:
-        window = tuple(motion_window) if isinstance(motion_window, (tuple, list)) else ()
-        if (len(window) != 2 or not all(isinstance(w, (int, np.integer)) for w in window)
-                or not 0 <= window[0] < window[1] - 1 < frames):
-            raise ValueError(
-                f"motion_window must be None or a (start, stop) pair of frame indices with "
-                f"0 <= start, stop - start >= 2 and stop <= frames ({frames}); received {motion_window!r}."
-            )
+        window = V.as_sequence(motion_window) or ()
+        if len(window) != 2 or not all(V.is_int(w) for w in window) or not 0 <= window[0] < window[1] - 1 < frames:
+            V.fail("motion_window", "a (start, stop) pair of frame indices with 0 <= start, stop - start >= 2 "
+                   f"and stop <= frames ({frames})", motion_window, allow_none=True)
     return tuple(float(s) for s in pair)
 
 
@@ -273,8 +263,8 @@ def load_motion_clips(
         >>> data.input_shape, data.class_names
         ((8, 16, 16, 1), ['right', 'up', 'left', 'down'])
     """
-    check_fraction(val_fraction, "val_fraction")
-    check_fraction(test_fraction, "test_fraction")
+    V.open_fraction(val_fraction, "val_fraction")
+    V.open_fraction(test_fraction, "test_fraction")
     x, y, names = make_motion_clips(
         num_samples, frames, image_size, num_directions, num_dots, speed, coherence, dot_sigma, noise,
         motion_window=motion_window, seed=seed,

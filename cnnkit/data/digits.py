@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnkit.data.core import Dataset, check_image_size, resize_images, stratified_split
+from cnnkit import _validate as V
+from cnnkit.data.core import Dataset, resize_images, stratified_split
 
 DIGITS_SOURCE = (
     "scikit-learn load_digits(): UCI Optical Recognition of Handwritten Digits "
@@ -38,7 +39,7 @@ def load_digits(
     """
     from sklearn.datasets import load_digits as sklearn_digits
 
-    size = check_image_size(image_size)
+    size = V.image_size(image_size, "image_size")
     bunch = sklearn_digits()
     x = (bunch.images / 16.0).astype(np.float32)[..., None]  # pixel values are 0..16
     y = bunch.target.astype(np.int32)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnkit.data.core import check_image_size, resize_images
+from cnnkit import _validate as V
+from cnnkit.data.core import resize_images
 
 IMAGE_SOURCES = {
     "grace_hopper": "Rear Admiral Grace Hopper, US Navy photo (public domain); shipped with matplotlib",
@@ -60,7 +61,7 @@ def load_image(name: str = "grace_hopper", size=None, gray: bool = False) -> np.
     """
     if name not in IMAGE_SOURCES:
         raise ValueError(f"Unknown image {name!r}. Available: {', '.join(list_images())}.")
-    target = check_image_size(size)
+    target = V.image_size(size, "size")
     image = np.asarray(_read(name))
     image = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
     if image.ndim == 2:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit.data.core import (
     Dataset,
-    check_channels,
-    check_image_size,
     grey_to_channels,
     resize_images,
     stratified_split,
@@ -52,8 +51,8 @@ def load_lfw_subset(
     """
     import skimage.data
 
-    size = check_image_size(image_size)
-    channels = check_channels(channels)
+    size = V.image_size(image_size)
+    channels = V.image_channels(channels)
     images = np.asarray(skimage.data.lfw_subset(), dtype=np.float32)  # (200, 25, 25), floats in [0, 1]
     if images.shape != (200, 25, 25):
         raise ValueError(f"scikit-image's lfw_subset should be (200, 25, 25); received {images.shape}.")

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit.data.core import (
     Dataset,
-    check_channels,
-    check_image_size,
     grey_to_channels,
     resize_images,
     stratified_split,
@@ -87,8 +86,8 @@ def load_mnist_5k(
         >>> mnist.input_shape, len(mnist.x_train)
         ((28, 28, 1), 3500)
     """
-    size = check_image_size(image_size)
-    channels = check_channels(channels)
+    size = V.image_size(image_size)
+    channels = V.image_channels(channels)
     images, labels = _read_mnist_5k()
     x = (images.astype(np.float32) / 255.0)[..., None]
     if size is not None:

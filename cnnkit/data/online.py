@@ -16,8 +16,9 @@ import tarfile
 
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit import config
-from cnnkit.data.core import Dataset, check_fraction, split_off
+from cnnkit.data.core import Dataset, split_off
 from cnnkit.data.shapes import load_shapes
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
@@ -92,7 +93,7 @@ def load_cifar10(val_fraction: float = 0.1, seed: int = 0) -> Dataset:
     The official test set is kept as the test split; ``val_fraction`` of the
     training set becomes the validation split.
     """
-    check_fraction(val_fraction, "val_fraction")
+    V.open_fraction(val_fraction, "val_fraction")
     try:
         path = _download("cifar-10-binary.tar.gz", CIFAR10_URL, CIFAR10_SHA256)
     except OfflineError as err:
@@ -109,7 +110,7 @@ def _read_idx(path: str, offset: int) -> np.ndarray:
 
 def load_fashion_mnist(val_fraction: float = 0.1, seed: int = 0) -> Dataset:
     """Fashion-MNIST (60,000 + 10,000 grey 28x28 images, 10 classes), or shapes when offline."""
-    check_fraction(val_fraction, "val_fraction")
+    V.open_fraction(val_fraction, "val_fraction")
     try:
         paths = {name: _download(f"fashion-mnist-{name}", FASHION_URL + name, h) for name, h in FASHION_FILES.items()}
     except OfflineError as err:

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit._optional import require
-from cnnkit.data.core import check_positive_int
 from cnnkit.data.shapes import SHAPE_NAMES, random_colors, render_alpha, textured_background
 
 PAD_CLASS = -1
@@ -117,7 +117,7 @@ class Scenes:
                 view keeps its labels.
         """
         tf = require("tensorflow", "tensorflow", "Scenes.as_dataset (a tf.data pipeline)")
-        batch_size = check_positive_int(batch_size, "batch_size")
+        batch_size = V.positive_int(batch_size, "batch_size")
         ds = tf.data.Dataset.from_tensor_slices((self.images, {"boxes": self.boxes, "classes": self.classes}))
         if shuffle:
             ds = ds.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
@@ -149,7 +149,7 @@ def pad_targets(targets, max_boxes: int | None = None) -> tuple[np.ndarray, np.n
         ((2, 1, 4), [[2], [-1]])
     """
     counts = [len(t["classes"]) for t in targets]
-    k = max(counts, default=0) if max_boxes is None else check_positive_int(max_boxes, "max_boxes")
+    k = max(counts, default=0) if max_boxes is None else V.positive_int(max_boxes, "max_boxes")
     if counts and max(counts) > k:
         raise ValueError(f"max_boxes={k} is too small: an image holds {max(counts)} boxes.")
     boxes = np.full((len(targets), k, 4), PAD_BOX, dtype=np.float32)
@@ -182,13 +182,6 @@ def _dihedral(image, target, flips, height: int, width: int):
 
 
 # ---------------------------------------------------------------- generation
-
-
-def _check_range(value, name: str, low: float, high: float) -> tuple[float, float]:
-    pair = tuple(value) if np.ndim(value) else ()
-    if len(pair) != 2 or not low <= pair[0] <= pair[1] <= high:
-        raise ValueError(f"{name} must be a (min, max) pair with {low} <= min <= max <= {high}; received {value!r}.")
-    return float(pair[0]), float(pair[1])
 
 
 def _box_overlap(centers: np.ndarray, radii: np.ndarray) -> np.ndarray:
@@ -301,25 +294,19 @@ def make_scenes(num_images: int = 1000, image_size: int = 64, classes=SHAPE_NAME
         >>> scenes.targets()[0]["boxes"].shape[1]
         4
     """
-    n = check_positive_int(num_images, "num_images")
-    size = check_positive_int(image_size, "image_size")
-    if size < 16:
-        raise ValueError(f"image_size must be at least 16 pixels to hold several shapes; received {image_size!r}.")
-    class_names = list(classes)
-    unknown = [c for c in class_names if c not in SHAPE_NAMES]
-    if unknown or not class_names or len(set(class_names)) != len(class_names):
-        raise ValueError(f"classes must be distinct names from {SHAPE_NAMES}; received {classes!r}.")
-    k_max = check_positive_int(max_objects, "max_objects")
-    k_min = check_positive_int(min_objects, "min_objects")
+    n = V.positive_int(num_images, "num_images")
+    size = V.integer(image_size, "image_size", minimum=16, reason="pixels, to hold several shapes")
+    class_names = V.distinct_choices(classes, "classes", SHAPE_NAMES)
+    k_max = V.positive_int(max_objects, "max_objects")
+    k_min = V.positive_int(min_objects, "min_objects")
     if k_min > k_max:
         raise ValueError(f"min_objects must be <= max_objects; received min_objects={k_min}, max_objects={k_max}.")
-    r_min, r_max = _check_range(radius_range, "radius_range", 0.01, 0.5)
+    r_min, r_max = V.number_range(radius_range, "radius_range", 0.01, 0.5)
     if r_min * size < 1:
         raise ValueError(f"radius_range[0] * image_size must be at least 1 pixel; received {r_min} * {size} = {r_min * size:g}.")
-    if not isinstance(max_overlap, (int, float)) or not 0.0 <= max_overlap <= 1.0:
-        raise ValueError(f"max_overlap must be a number between 0 and 1; received {max_overlap!r}.")
-    if not isinstance(noise, (int, float)) or noise < 0:
-        raise ValueError(f"noise must be a non-negative number; received {noise!r}.")
+    max_overlap = V.fraction(max_overlap, "max_overlap")
+    noise = V.non_negative_float(noise, "noise")
+    seed = V.seed(seed)
 
     rng = np.random.default_rng(seed)
     counts = rng.integers(k_min, k_max + 1, size=n)

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnkit.data.core import Dataset, check_image_size, check_positive_int
+from cnnkit import _validate as V
+from cnnkit.data.core import Dataset
 from cnnkit.data.scenes import Scenes, make_scenes
 from cnnkit.data.shapes import SHAPE_NAMES
 
@@ -63,8 +64,7 @@ def semantic_masks(scenes: Scenes) -> np.ndarray:
         >>> semantic_masks(scenes).shape
         (4, 32, 32)
     """
-    if not isinstance(scenes, Scenes):
-        raise ValueError(f"scenes must be a Scenes object from cnnkit.data.make_scenes; received {type(scenes).__name__}.")
+    V.instance(scenes, "scenes", Scenes, "a Scenes object from cnnkit.data.make_scenes")
     masks = scenes.masks  # (N, K, H, W) bool
     k = masks.shape[1]
     covered = masks.any(axis=1)
@@ -104,7 +104,7 @@ def load_scene_masks(num_train: int = 2000, num_val: int = 300, num_test: int = 
         >>> seg.num_classes
         7
     """
-    sizes = {split: check_positive_int(n, f"num_{split}")
+    sizes = {split: V.positive_int(n, f"num_{split}")
              for split, n in (("train", num_train), ("val", num_val), ("test", num_test))}
     if "num_images" in scene_kwargs or "seed" in scene_kwargs:
         raise ValueError("Pass num_train / num_val / num_test and seed directly, not num_images or a scene seed.")
@@ -148,7 +148,7 @@ def load_coins_mask(size=None) -> tuple[np.ndarray, np.ndarray]:
 
     from cnnkit.data.images import load_image
 
-    target = check_image_size(size)
+    target = V.image_size(size, "size")
     image = load_image("coins")
     grey = np.round(image[..., 0] * 255.0)  # the photo is grey: the three channels are equal
     markers = np.zeros(grey.shape, np.int32)

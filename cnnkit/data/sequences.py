@@ -24,7 +24,8 @@ import itertools
 
 import numpy as np
 
-from cnnkit.data.core import Dataset, check_positive_int, stratified_split
+from cnnkit import _validate as V
+from cnnkit.data.core import Dataset, stratified_split
 
 
 def motif_set(num_classes: int = 4, motif_length: int = 4, motif_seed: int = 0) -> np.ndarray:
@@ -36,14 +37,10 @@ def motif_set(num_classes: int = 4, motif_length: int = 4, motif_seed: int = 0) 
     Returns:
         ``(num_classes, motif_length)`` int32.
     """
-    num_classes = check_positive_int(num_classes, "num_classes")
-    motif_length = check_positive_int(motif_length, "motif_length")
+    motif_length = V.positive_int(motif_length, "motif_length")
     orders = list(itertools.islice(itertools.permutations(range(1, motif_length + 1)), 5040))
-    if num_classes < 2 or num_classes > len(orders):
-        raise ValueError(
-            f"num_classes must be between 2 and {len(orders)} (the orderings of {motif_length} tokens); "
-            f"received {num_classes}."
-        )
+    num_classes = V.integer(num_classes, "num_classes", 2, len(orders),
+                            reason=f"a task needs two classes; there are {len(orders)} orderings of {motif_length} tokens")
     chosen = np.random.default_rng(motif_seed).choice(len(orders), size=num_classes, replace=False)
     return np.array([orders[i] for i in chosen], dtype=np.int32)
 
@@ -81,21 +78,20 @@ def make_motif_task(num_samples: int = 2000, length: int = 64, vocab_size: int =
         >>> x.shape
         (4, 16)
     """
-    num_samples = check_positive_int(num_samples, "num_samples")
-    length = check_positive_int(length, "length")
-    vocab_size = check_positive_int(vocab_size, "vocab_size")
+    num_samples = V.positive_int(num_samples, "num_samples")
+    length = V.positive_int(length, "length")
+    vocab_size = V.positive_int(vocab_size, "vocab_size")
     motifs = motif_set(num_classes, motif_length, motif_seed)
     if vocab_size <= motif_length:
         raise ValueError(f"vocab_size must be larger than motif_length ({motif_length}); received {vocab_size}.")
     last_start = length - motif_length
     if last_start < 0:
         raise ValueError(f"length must be at least motif_length ({motif_length}); received {length}.")
-    low, high = (0, last_start) if positions is None else positions
-    if not (isinstance(low, (int, np.integer)) and isinstance(high, (int, np.integer)) and 0 <= low <= high <= last_start):
-        raise ValueError(
-            f"positions must be a (low, high) pair of ints with 0 <= low <= high <= length - motif_length "
-            f"({last_start}); received {positions!r}."
-        )
+    pair = (0, last_start) if positions is None else V.as_sequence(positions) or ()
+    if len(pair) != 2 or not all(V.is_int(p) for p in pair) or not 0 <= pair[0] <= pair[1] <= last_start:
+        V.fail("positions", f"a (low, high) pair of ints with 0 <= low <= high <= length - motif_length ({last_start})",
+               positions, allow_none=True)
+    low, high = int(pair[0]), int(pair[1])
 
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(num_samples) % len(motifs)).astype(np.int32)
@@ -144,13 +140,10 @@ def make_far_match_task(num_samples: int = 2000, length: int = 64, vocab_size: i
         >>> bool(((x[:, 0] == x[:, -1]) == (y == 1)).all())
         True
     """
-    num_samples = check_positive_int(num_samples, "num_samples")
-    length = check_positive_int(length, "length")
-    vocab_size = check_positive_int(vocab_size, "vocab_size")
-    if length < 2 or vocab_size < 2:
-        raise ValueError(f"length and vocab_size must both be at least 2; received length={length}, vocab_size={vocab_size}.")
-    if isinstance(filler_tokens, bool) or not isinstance(filler_tokens, (int, np.integer)) or filler_tokens < 0:
-        raise ValueError(f"filler_tokens must be a non-negative integer; received {filler_tokens!r}.")
+    num_samples = V.positive_int(num_samples, "num_samples")
+    length = V.integer(length, "length", minimum=2, reason="a first and a last token")
+    vocab_size = V.integer(vocab_size, "vocab_size", minimum=2, reason="two tokens to tell apart")
+    filler_tokens = V.non_negative_int(filler_tokens, "filler_tokens")
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(num_samples) % 2).astype(np.int32)
     if filler_tokens:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnkit.data.core import Dataset, check_fraction, check_positive_int, stratified_split
+from cnnkit import _validate as V
+from cnnkit.data.core import Dataset, stratified_split
 
 SHAPE_NAMES = ("circle", "square", "triangle", "cross", "ring", "star")
 
@@ -114,18 +115,11 @@ def make_shapes(
     background gradient and noise all vary, so a model must learn the shape
     itself. Same ``seed``, same images.
     """
-    n = check_positive_int(num_samples, "num_samples")
-    size = check_positive_int(image_size, "image_size")
-    if size < 8:
-        raise ValueError(f"image_size must be at least 8 pixels to draw a shape; received {image_size!r}.")
-    class_names = list(classes)
-    unknown = [c for c in class_names if c not in SHAPE_NAMES]
-    if unknown or len(class_names) < 2 or len(set(class_names)) != len(class_names):
-        raise ValueError(
-            f"classes must be two or more distinct names from {SHAPE_NAMES}; received {classes!r}."
-        )
-    if not isinstance(noise, (int, float)) or noise < 0:
-        raise ValueError(f"noise must be a non-negative number; received {noise!r}.")
+    n = V.positive_int(num_samples, "num_samples")
+    size = V.integer(image_size, "image_size", minimum=8, reason="pixels, to draw a shape")
+    class_names = V.distinct_choices(classes, "classes", SHAPE_NAMES, min_count=2)
+    noise = V.non_negative_float(noise, "noise")
+    seed = V.seed(seed)
 
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % len(class_names)).astype(np.int32)
@@ -157,8 +151,8 @@ def load_shapes(
         >>> data.input_shape, data.num_classes
         ((32, 32, 3), 6)
     """
-    check_fraction(val_fraction, "val_fraction")
-    check_fraction(test_fraction, "test_fraction")
+    V.open_fraction(val_fraction, "val_fraction")
+    V.open_fraction(test_fraction, "test_fraction")
     x, y, names = make_shapes(num_samples, image_size, classes, noise, seed)
     splits = stratified_split(x, y, val_fraction, test_fraction, seed)
     return Dataset(

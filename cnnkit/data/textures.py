@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit.data.core import (
     Dataset,
-    check_channels,
-    check_image_size,
-    check_positive_int,
     grey_to_channels,
     resize_images,
     stratified_split,
@@ -37,8 +35,7 @@ def texture_patches(name: str, patch_size: int) -> np.ndarray:
     """
     import skimage.data
 
-    if name not in TEXTURE_NAMES:
-        raise ValueError(f"texture must be one of {TEXTURE_NAMES}; received {name!r}.")
+    V.choice(name, "texture", TEXTURE_NAMES)
     photo = np.asarray(getattr(skimage.data, name)(), dtype=np.float32) / 255.0
     rows, cols = photo.shape[0] // patch_size, photo.shape[1] // patch_size
     grid = photo[: rows * patch_size, : cols * patch_size].reshape(rows, patch_size, cols, patch_size)
@@ -71,11 +68,9 @@ def load_textures(
         >>> tex.input_shape, tex.class_names, len(tex.x_train) + len(tex.x_val) + len(tex.x_test)
         ((32, 32, 1), ['brick', 'grass', 'gravel'], 768)
     """
-    patch_size = check_positive_int(patch_size, "patch_size")
-    if not 8 <= patch_size <= 256:
-        raise ValueError(f"patch_size must be between 8 and 256 pixels; received {patch_size}.")
-    size = check_image_size(image_size)
-    channels = check_channels(channels)
+    patch_size = V.integer(patch_size, "patch_size", 8, 256, reason="pixels")
+    size = V.image_size(image_size)
+    channels = V.image_channels(channels)
     patches = [texture_patches(name, patch_size) for name in TEXTURE_NAMES]
     x = np.concatenate(patches)[..., None]
     y = np.repeat(np.arange(len(TEXTURE_NAMES), dtype=np.int32), [len(p) for p in patches])

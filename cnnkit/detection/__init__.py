@@ -8,10 +8,15 @@ module            what it holds
 ``nms``           vectorised greedy non-maximum suppression (per class or not) + reference;
                   BlazeFace's weighted NMS
 ``losses``        sigmoid focal loss, smooth-L1 and GIoU box losses
-``detector``      :class:`Detector`: backbone + FPN + one-stage head, ``predict`` -> boxes
 ``metrics``       :func:`evaluate`: AP@0.5, AP@[.5:.95], per-class AP, AR (COCO protocol)
 ``faces``         :class:`FaceDetector`: MediaPipe's pretrained BlazeFace through the pieces above
 ================  ==================================================================
+
+This package is the task's maths (NumPy and ``keras.ops``, no layer and no
+model). The model that uses it, :class:`cnnkit.models.Detector` (backbone + FPN
++ one-stage head, ``predict`` -> boxes), lives in :mod:`cnnkit.models.detection`
+and is registered as ``create_model("detector", ...)``. ``cnnkit.detection.Detector``
+still works for one release, with a ``DeprecationWarning``.
 
 Predictions and ground truth follow the keras-hub / KerasCV dict convention:
 per image ``{"boxes": (N, 4), "classes": (N,), "scores": (N,)}``, boxes in
@@ -22,10 +27,12 @@ Example:
     >>> detection.iou_matrix([[0, 0, 2, 2]], [[1, 0, 3, 2]])     # -> [[0.3333]]
 """
 
+from cnnkit._deprecated import moved
 from cnnkit.detection.anchors import (
     BACKGROUND,
     IGNORE,
     AnchorGenerator,
+    check_thresholds,
     encode_targets,
     match_anchors,
 )
@@ -41,7 +48,6 @@ from cnnkit.detection.boxes import (
     iou_matrix,
     iou_matrix_numpy,
 )
-from cnnkit.detection.detector import Detector
 from cnnkit.detection.faces import KEYPOINT_NAMES, FaceDetections, FaceDetector, blazeface_anchors
 from cnnkit.detection.losses import detection_loss, giou, giou_loss, sigmoid_focal_loss, smooth_l1
 from cnnkit.detection.metrics import DetectionMetrics, evaluate
@@ -59,13 +65,13 @@ __all__ = [
     "KEYPOINT_NAMES",
     "AnchorGenerator",
     "DetectionMetrics",
-    "Detector",
     "FaceDetections",
     "FaceDetector",
     "WeightedNMS",
     "blazeface_anchors",
     "box_area",
     "check_boxes",
+    "check_thresholds",
     "clip_boxes",
     "convert_format",
     "decode",
@@ -85,3 +91,6 @@ __all__ = [
     "smooth_l1",
     "weighted_nms",
 ]
+
+# Moved: every model lives in cnnkit.models (imported on use, so this package never imports models).
+__getattr__ = moved(__name__, {"Detector": "cnnkit.models.detection"})

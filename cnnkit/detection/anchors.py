@@ -39,17 +39,11 @@ import math
 import numpy as np
 from keras import ops
 
+from cnnkit import _validate as V
 from cnnkit.detection import boxes as box_ops
 
 BACKGROUND = -1  # class target of a negative anchor
 IGNORE = -2  # class target of an anchor the loss leaves out
-
-
-def _positive_numbers(values, name: str) -> tuple[float, ...]:
-    values = tuple(float(v) for v in (values if np.ndim(values) else [values]))
-    if not values or min(values) <= 0:
-        raise ValueError(f"{name} must be one or more positive numbers; received {values!r}.")
-    return values
 
 
 class AnchorGenerator:
@@ -80,21 +74,21 @@ class AnchorGenerator:
 
     def __init__(self, levels=(3, 4, 5), sizes=None, ratios=(0.5, 1.0, 2.0), scales=(1.0, 2 ** (1 / 3), 2 ** (2 / 3)),
                  repeats=1):
-        levels = tuple(levels) if np.ndim(levels) else (levels,)
-        if not levels or any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= 10
-                             for k in levels) or list(levels) != sorted(set(levels)):
-            raise ValueError(f"levels must be increasing integers between 0 and 10, e.g. (3, 4, 5); received {levels!r}.")
-        self.levels = tuple(int(k) for k in levels)
+        items = V.as_sequence(levels)
+        items = (levels,) if items is None else items
+        if not items or not all(V.is_int(k) and 0 <= k <= 10 for k in items) or list(items) != sorted(set(items)):
+            V.fail("levels", "increasing integers between 0 and 10, e.g. (3, 4, 5)", levels)
+        self.levels = tuple(int(k) for k in items)
         if sizes is None:
             sizes = tuple(4.0 * 2**k for k in self.levels)
-        sizes = _positive_numbers(sizes, "sizes")
+        sizes = V.positive_floats(sizes, "sizes")
         if len(sizes) == 1:
             sizes = sizes * len(self.levels)
         if len(sizes) != len(self.levels):
             raise ValueError(f"sizes must give one size per level ({len(self.levels)}) or one for all; received {sizes!r}.")
         self.sizes = sizes
-        self.ratios = _positive_numbers(ratios, "ratios")
-        self.scales = _positive_numbers(scales, "scales")
+        self.ratios = V.positive_floats(ratios, "ratios")
+        self.scales = V.positive_floats(scales, "scales")
         self.repeats = _repeats(repeats, len(self.levels))
 
     @property
@@ -155,9 +149,7 @@ class AnchorGenerator:
 
 
 def _repeats(repeats, num_levels: int) -> tuple[int, ...]:
-    values = tuple(repeats) if np.ndim(repeats) else (repeats,)
-    if not values or any(isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 1 for r in values):
-        raise ValueError(f"repeats must be one or more positive integers; received {repeats!r}.")
+    values = (V.positive_int(repeats, "repeats"),) if V.is_int(repeats) else V.positive_ints(repeats, "repeats")
     if len(values) == 1:
         values = values * num_levels
     if len(values) != num_levels:
@@ -166,21 +158,28 @@ def _repeats(repeats, num_levels: int) -> tuple[int, ...]:
 
 
 def _hw(image_shape) -> tuple[int, int]:
-    shape = tuple(image_shape)
-    if len(shape) not in (2, 3) or any(not isinstance(s, (int, np.integer)) or s <= 0 for s in shape[:2]):
-        raise ValueError(f"image_shape must be (height, width) or (height, width, channels) in pixels; received {image_shape!r}.")
+    shape = V.as_sequence(image_shape)
+    if shape is None or len(shape) not in (2, 3) or not all(V.is_int(s) and s > 0 for s in shape[:2]):
+        V.fail("image_shape", "(height, width) or (height, width, channels) in pixels", image_shape)
     return int(shape[0]), int(shape[1])
 
 
 # ---------------------------------------------------------------- matching
 
 
-def _check_thresholds(positive_iou: float, negative_iou: float) -> None:
+def check_thresholds(positive_iou: float, negative_iou: float) -> tuple[float, float]:
+    """The matching thresholds as floats, checked: ``0 < negative_iou <= positive_iou <= 1``.
+
+    Anchors with IoU >= ``positive_iou`` are positives, below ``negative_iou``
+    negatives, and those in between are ignored by the loss.
+    """
+    positive_iou, negative_iou = V.fraction(positive_iou, "positive_iou"), V.fraction(negative_iou, "negative_iou")
     if not 0.0 < negative_iou <= positive_iou <= 1.0:
         raise ValueError(
             "Expected 0 < negative_iou <= positive_iou <= 1; "
             f"received negative_iou={negative_iou!r}, positive_iou={positive_iou!r}."
         )
+    return positive_iou, negative_iou
 
 
 def match_anchors(anchors, gt_boxes, gt_classes, positive_iou: float = 0.5, negative_iou: float = 0.4,
@@ -202,7 +201,7 @@ def match_anchors(anchors, gt_boxes, gt_classes, positive_iou: float = 0.5, nega
         matched to, and ``(B, A)`` int32 class ids for positives,
         :data:`BACKGROUND` (-1) for negatives, :data:`IGNORE` (-2) for ignored.
     """
-    _check_thresholds(positive_iou, negative_iou)
+    check_thresholds(positive_iou, negative_iou)
     gt_boxes = ops.cast(ops.convert_to_tensor(gt_boxes), "float32")
     gt_classes = ops.cast(ops.convert_to_tensor(gt_classes), "int32")
     if len(gt_boxes.shape) != 3 or gt_boxes.shape[-1] != 4:

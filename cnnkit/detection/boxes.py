@@ -37,6 +37,8 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
+from cnnkit import _validate as V
+
 FORMATS = ("xyxy", "xywh", "center_xywh", "rel_xyxy", "rel_xywh", "rel_center_xywh")
 DEFAULT_VARIANCES = (0.1, 0.1, 0.2, 0.2)
 PAD_VALUE = -1.0  # rows of padded batches: every number is -1 (and the class id is -1)
@@ -51,9 +53,7 @@ _MAX_LOG_SCALE = float(np.log(1000.0 / 16.0))
 
 def check_format(box_format: str) -> str:
     """Return ``box_format`` if it is a known format name, else raise ``ValueError``."""
-    if box_format not in FORMATS:
-        raise ValueError(f"box_format must be one of {FORMATS}; received {box_format!r}.")
-    return box_format
+    return V.choice(box_format, "box_format", FORMATS)
 
 
 def _concrete(values):
@@ -259,20 +259,7 @@ def clip_boxes(boxes, image_shape, box_format: str = "xyxy"):
 # ---------------------------------------------------------------- encoding against anchors
 
 
-def _check_variances(variances) -> tuple[float, ...]:
-    values = tuple(float(v) for v in variances)
-    if len(values) != 4 or min(values) <= 0:
-        raise ValueError(f"variances must be 4 positive numbers; received {variances!r}.")
-    return values
-
-
 SIZE_CODINGS = ("log", "linear")
-
-
-def _check_size_coding(size_coding: str) -> str:
-    if size_coding not in SIZE_CODINGS:
-        raise ValueError(f"size_coding must be one of {SIZE_CODINGS}; received {size_coding!r}.")
-    return size_coding
 
 
 def encode(boxes, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyxy", size_coding: str = "log"):
@@ -299,8 +286,8 @@ def encode(boxes, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyxy"
     Returns:
         Offsets of shape ``(..., A, 4)``; :func:`decode` inverts them.
     """
-    variances = _check_variances(variances)
-    _check_size_coding(size_coding)
+    variances = V.positive_floats(variances, "variances", length=4)
+    V.choice(size_coding, "size_coding", SIZE_CODINGS)
     if box_format.startswith("rel_"):
         raise ValueError(f"encode works on absolute box formats; received box_format={box_format!r}.")
     b = convert_format(boxes, box_format, "center_xywh")
@@ -334,8 +321,8 @@ def decode(offsets, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyx
         ...                   box_format="xyxy", size_coding="linear")).tolist()
         [[49.0, 30.0, 99.0, 90.0]]
     """
-    variances = _check_variances(variances)
-    _check_size_coding(size_coding)
+    variances = V.positive_floats(variances, "variances", length=4)
+    V.choice(size_coding, "size_coding", SIZE_CODINGS)
     if box_format.startswith("rel_"):
         raise ValueError(f"decode works on absolute box formats; received box_format={box_format!r}.")
     if tuple(offsets.shape)[-1:] != (4,):

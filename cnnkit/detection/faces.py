@@ -44,6 +44,7 @@ from typing import NamedTuple
 import numpy as np
 from keras import ops
 
+from cnnkit import _validate as V
 from cnnkit._native_logs import quiet_native_stderr
 from cnnkit._optional import require
 from cnnkit.detection.anchors import AnchorGenerator
@@ -100,9 +101,7 @@ def model_file(model: str = "short_range") -> Path:
 
 
 def _check_model(model) -> BlazeFaceModel:
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {tuple(MODELS)}; received {model!r}.")
-    return MODELS[model]
+    return MODELS[V.choice(model, "model", MODELS)]
 
 
 def blazeface_anchor_generator(model: str = "short_range") -> AnchorGenerator:
@@ -332,14 +331,10 @@ class FaceDetector:
                  iou_threshold: float = 0.3, num_threads: int | None = None):
         self.spec = _check_model(model)
         self.model = model
-        self.score_threshold = _check_probability(score_threshold, "score_threshold")
-        if nms not in NMS_KINDS:
-            raise ValueError(f"nms must be one of {NMS_KINDS}; received {nms!r}.")
-        self.nms = nms
-        self.iou_threshold = _check_probability(iou_threshold, "iou_threshold")
-        if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int)
-                                        or num_threads < 1):
-            raise ValueError(f"num_threads must be a positive integer or None; received {num_threads!r}.")
+        self.score_threshold = V.fraction(score_threshold, "score_threshold")
+        self.nms = V.choice(nms, "nms", NMS_KINDS)
+        self.iou_threshold = V.fraction(iou_threshold, "iou_threshold")
+        V.positive_int(num_threads, "num_threads", allow_none=True)
         self.model_path = model_file(model)
         self.anchors = blazeface_anchors(model)  # (A, 4) "xyxy" input pixels, in the network's output order
         interpreter_module = require("ai_edge_litert.interpreter", "ai-edge-litert", "Running BlazeFace")
@@ -384,8 +379,8 @@ class FaceDetector:
         raw material of a "before NMS" figure. Boxes with a negative width or
         height are dropped (MediaPipe drops them too). Sorted best first.
         """
-        threshold = self.score_threshold if score_threshold is None else _check_probability(score_threshold,
-                                                                                             "score_threshold")
+        threshold = V.fraction(score_threshold, "score_threshold", allow_none=True)
+        threshold = self.score_threshold if threshold is None else threshold
         model_input, transform = self.preprocess(image)
         boxes, keypoints, scores = decode_blazeface(*self.run(model_input), self.anchors, self.input_size)
         keep = (scores >= threshold) & (boxes[:, 2] >= boxes[:, 0]) & (boxes[:, 3] >= boxes[:, 1])
@@ -414,9 +409,3 @@ class FaceDetector:
         return (f"FaceDetector(model={self.model!r}, score_threshold={self.score_threshold}, nms={self.nms!r}, "
                 f"iou_threshold={self.iou_threshold}; {len(self.anchors)} anchors, "
                 f"{self.input_size}x{self.input_size} input)")
-
-
-def _check_probability(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a number between 0 and 1; received {value!r}.")
-    return float(value)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from keras import ops
 
+from cnnkit import _validate as V
 from cnnkit.detection import boxes as box_ops
 from cnnkit.detection.anchors import IGNORE
 
@@ -118,8 +119,7 @@ def detection_loss(box_targets, class_targets, box_pred, class_logits, num_class
     Returns:
         ``(total, class_loss, box_loss)`` scalars.
     """
-    if box_loss not in BOX_LOSSES:
-        raise ValueError(f"box_loss must be one of {BOX_LOSSES}; received {box_loss!r}.")
+    V.choice(box_loss, "box_loss", BOX_LOSSES)
     # Losses in float32 whatever the model computes in (mixed precision gives float16 outputs).
     box_pred, class_logits = ops.cast(box_pred, "float32"), ops.cast(class_logits, "float32")
     box_targets = ops.cast(box_targets, "float32")

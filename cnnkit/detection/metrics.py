@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit.detection.boxes import check_boxes, check_format, convert_format, iou_matrix_numpy
 
 # The exact thresholds COCOeval uses (np.linspace with the same arguments).
@@ -190,8 +191,8 @@ def evaluate(predictions, ground_truth, num_classes: int | None = None, class_na
         >>> print(m)            # AP 0.812  AP50 0.975  AP75 0.930  AR 0.861 ...
     """
     check_format(box_format)
-    if isinstance(max_detections, bool) or not isinstance(max_detections, (int, np.integer)) or max_detections < 1:
-        raise ValueError(f"max_detections must be a positive integer; received {max_detections!r}.")
+    max_detections = V.positive_int(max_detections, "max_detections")
+    num_classes = V.num_classes(num_classes) if num_classes is not None else None
     preds = _as_image_list(predictions, "predictions", True, box_format, image_shape)
     gts = _as_image_list(ground_truth, "ground_truth", False, box_format, image_shape)
     if len(preds) != len(gts):

@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit.detection.boxes import check_boxes, check_format, convert_format, iou_matrix_numpy
 
 _BLOCK = 64  # boxes decided together; larger blocks mean fewer, bigger array operations
@@ -59,12 +60,10 @@ def _prepare(boxes, scores, classes, box_format):
     return boxes, scores, classes
 
 
-def _check_settings(iou_threshold, max_detections):
-    if not 0.0 <= iou_threshold <= 1.0:
-        raise ValueError(f"iou_threshold must be between 0 and 1; received {iou_threshold!r}.")
-    if max_detections is not None and (isinstance(max_detections, bool) or int(max_detections) != max_detections
-                                       or max_detections < 1):
-        raise ValueError(f"max_detections must be a positive integer or None; received {max_detections!r}.")
+def _settings(iou_threshold, score_threshold, max_detections) -> tuple[float, float, int | None]:
+    """The thresholds and the cap shared by both suppressions, checked."""
+    return (V.fraction(iou_threshold, "iou_threshold"), V.number(score_threshold, "score_threshold"),
+            V.positive_int(max_detections, "max_detections", allow_none=True))
 
 
 def non_max_suppression(boxes, scores, classes=None, iou_threshold: float = 0.5, score_threshold: float = 0.0,
@@ -84,7 +83,7 @@ def non_max_suppression(boxes, scores, classes=None, iou_threshold: float = 0.5,
     Returns:
         int64 indices into ``boxes``, sorted by decreasing score (ties keep input order).
     """
-    _check_settings(iou_threshold, max_detections)
+    iou_threshold, score_threshold, max_detections = _settings(iou_threshold, score_threshold, max_detections)
     boxes, scores, classes = _prepare(boxes, scores, classes, box_format)
     candidates = np.flatnonzero(scores >= score_threshold)
     order = candidates[np.argsort(-scores[candidates], kind="stable")]
@@ -173,7 +172,7 @@ def weighted_nms(boxes, scores, iou_threshold: float = 0.3, score_threshold: flo
         >>> out.boxes.tolist(), out.indices.tolist()
         ([[0.5, 0.0, 10.5, 10.0], [50.0, 50.0, 60.0, 60.0]], [0, 2])
     """
-    _check_settings(iou_threshold, max_detections)
+    iou_threshold, score_threshold, max_detections = _settings(iou_threshold, score_threshold, max_detections)
     boxes, scores, _ = _prepare(boxes, scores, None, box_format)
     if np.any(scores < 0):
         raise ValueError("scores must be non-negative to weight the boxes; received negative scores.")

@@ -33,7 +33,7 @@ import math
 import keras
 from keras import ops
 
-from cnnkit.data.core import check_positive_int
+from cnnkit import _validate as V
 
 # Batch-norm settings of torchvision's and the original papers' models (Keras's defaults are
 # momentum 0.99, epsilon 1e-3). Momentum 0.9 lets the moving statistics catch up within the few
@@ -42,40 +42,7 @@ BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 
 
-# ---------------------------------------------------------------- argument checks
-
-
-def _check_activation(activation, name: str = "activation"):
-    """Return the activation function for a name (``None`` = linear), or raise a clear ValueError."""
-    if activation is None:
-        return keras.activations.linear
-    if not isinstance(activation, str):
-        raise ValueError(
-            f"{name} must be the name of a Keras activation (e.g. 'relu', 'relu6', 'swish') or None; "
-            f"received {activation!r}."
-        )
-    try:
-        return keras.activations.get(activation)
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"{name} must be the name of a Keras activation (e.g. 'relu', 'relu6', 'swish') or None; "
-            f"received {activation!r}."
-        ) from None
-
-
-def _check_rate(value, name: str, upper_inclusive: bool = False) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
-    ok = ok and (value <= 1 if upper_inclusive else value < 1)
-    if not ok:
-        bound = "[0, 1]" if upper_inclusive else "[0, 1)"
-        raise ValueError(f"{name} must be a number in {bound}; received {value!r}.")
-    return float(value)
-
-
-def _check_bool(value, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False; received {value!r}.")
-    return value
+# ---------------------------------------------------------------- shapes
 
 
 def _check_image_shape(input_shape, layer) -> None:
@@ -139,26 +106,28 @@ class ConvBNAct(keras.layers.Layer):
     def __init__(self, filters=None, kernel_size=3, strides=1, activation="relu", depthwise=False,
                  use_bn=True, dilation_rate=1, **kwargs):
         super().__init__(**kwargs)
-        self.depthwise = _check_bool(depthwise, "depthwise")
+        self.depthwise = V.boolean(depthwise, "depthwise")
         if depthwise and filters is not None:
             raise ValueError(f"filters must be None when depthwise=True (the channels stay the same); received {filters!r}.")
-        self.filters = None if depthwise else check_positive_int(filters, "filters")
-        self.kernel_size = check_positive_int(kernel_size, "kernel_size")
-        self.strides = check_positive_int(strides, "strides")
-        self.dilation_rate = check_positive_int(dilation_rate, "dilation_rate")
+        self.filters = None if depthwise else V.positive_int(filters, "filters")
+        self.kernel_size = V.positive_int(kernel_size, "kernel_size")
+        self.strides = V.positive_int(strides, "strides")
+        self.dilation_rate = V.positive_int(dilation_rate, "dilation_rate")
         if self.strides > 1 and self.dilation_rate > 1:
             raise ValueError(f"strides > 1 and dilation_rate > 1 cannot be combined; received strides={strides}, dilation_rate={dilation_rate}.")
         self.activation = activation
-        self._activation_fn = _check_activation(activation)
-        self.use_bn = _check_bool(use_bn, "use_bn")
+        self._activation_fn = V.activation(activation)
+        self.use_bn = V.boolean(use_bn, "use_bn")
 
         conv_args = dict(kernel_size=self.kernel_size, strides=self.strides, padding="same",
-                         dilation_rate=self.dilation_rate, use_bias=not self.use_bn, name="conv")
+                         dilation_rate=self.dilation_rate, use_bias=not self.use_bn, name="conv",
+                         dtype=self.dtype_policy)
         if self.depthwise:
             self.conv = keras.layers.DepthwiseConv2D(depthwise_initializer="he_normal", **conv_args)
         else:
             self.conv = keras.layers.Conv2D(self.filters, kernel_initializer="he_normal", **conv_args)
-        self.bn = (keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="bn")
+        self.bn = (keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="bn",
+                                                   dtype=self.dtype_policy)
                    if self.use_bn else None)
 
     def build(self, input_shape):
@@ -216,7 +185,7 @@ class StochasticDepth(keras.layers.Layer):
 
     def __init__(self, rate=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = _check_rate(rate, "rate")
+        self.rate = V.rate(rate, "rate")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -247,16 +216,17 @@ class _ResidualBase(keras.layers.Layer):
 
     def __init__(self, filters, strides, expansion, activation, residual, use_bn, drop_path_rate, **kwargs):
         super().__init__(**kwargs)
-        self.filters = check_positive_int(filters, "filters")
-        self.strides = check_positive_int(strides, "strides")
-        self.expansion = check_positive_int(expansion, "expansion")
+        self.filters = V.positive_int(filters, "filters")
+        self.strides = V.positive_int(strides, "strides")
+        self.expansion = V.positive_int(expansion, "expansion")
         self.activation = activation
-        self._activation_fn = _check_activation(activation)
-        self.residual = _check_bool(residual, "residual")
-        self.use_bn = _check_bool(use_bn, "use_bn")
-        self.drop_path_rate = _check_rate(drop_path_rate, "drop_path_rate")
+        self._activation_fn = V.activation(activation)
+        self.residual = V.boolean(residual, "residual")
+        self.use_bn = V.boolean(use_bn, "use_bn")
+        self.drop_path_rate = V.rate(drop_path_rate, "drop_path_rate")
         self.branch = self._make_branch()
-        self.drop_path = StochasticDepth(self.drop_path_rate, name="drop_path") if self.drop_path_rate else None
+        self.drop_path = (StochasticDepth(self.drop_path_rate, name="drop_path", dtype=self.dtype_policy)
+                          if self.drop_path_rate else None)
         self.projection = None  # created in build when the shape changes
 
     @property
@@ -272,7 +242,7 @@ class _ResidualBase(keras.layers.Layer):
         needs_projection = self.strides != 1 or input_shape[-1] != self.out_channels
         if self.residual and needs_projection:
             self.projection = ConvBNAct(self.out_channels, 1, self.strides, None, use_bn=self.use_bn,
-                                        name="projection")
+                                        name="projection", dtype=self.dtype_policy)
             self.projection.build(input_shape)
         if self.drop_path is not None:
             self.drop_path.build(out_shape)
@@ -341,8 +311,10 @@ class ResidualBlock(_ResidualBase):
 
     def _make_branch(self):
         return [
-            ConvBNAct(self.filters, 3, self.strides, self.activation, use_bn=self.use_bn, name="conv1"),
-            ConvBNAct(self.filters, 3, 1, None, use_bn=self.use_bn, name="conv2"),
+            ConvBNAct(self.filters, 3, self.strides, self.activation, use_bn=self.use_bn, name="conv1",
+                      dtype=self.dtype_policy),
+            ConvBNAct(self.filters, 3, 1, None, use_bn=self.use_bn, name="conv2",
+                      dtype=self.dtype_policy),
         ]
 
 
@@ -379,9 +351,12 @@ class Bottleneck(_ResidualBase):
 
     def _make_branch(self):
         return [
-            ConvBNAct(self.filters, 1, 1, self.activation, use_bn=self.use_bn, name="reduce"),
-            ConvBNAct(self.filters, 3, self.strides, self.activation, use_bn=self.use_bn, name="conv"),
-            ConvBNAct(self.out_channels, 1, 1, None, use_bn=self.use_bn, name="expand"),
+            ConvBNAct(self.filters, 1, 1, self.activation, use_bn=self.use_bn, name="reduce",
+                      dtype=self.dtype_policy),
+            ConvBNAct(self.filters, 3, self.strides, self.activation, use_bn=self.use_bn, name="conv",
+                      dtype=self.dtype_policy),
+            ConvBNAct(self.out_channels, 1, 1, None, use_bn=self.use_bn, name="expand",
+                      dtype=self.dtype_policy),
         ]
 
     def get_config(self):
@@ -426,15 +401,16 @@ class DepthwiseSeparableConv(keras.layers.Layer):
 
     def __init__(self, filters, kernel_size=3, strides=1, activation="relu", use_bn=True, **kwargs):
         super().__init__(**kwargs)
-        self.filters = check_positive_int(filters, "filters")
-        self.kernel_size = check_positive_int(kernel_size, "kernel_size")
-        self.strides = check_positive_int(strides, "strides")
+        self.filters = V.positive_int(filters, "filters")
+        self.kernel_size = V.positive_int(kernel_size, "kernel_size")
+        self.strides = V.positive_int(strides, "strides")
         self.activation = activation
-        _check_activation(activation)
-        self.use_bn = _check_bool(use_bn, "use_bn")
+        V.activation(activation)
+        self.use_bn = V.boolean(use_bn, "use_bn")
         self.depthwise = ConvBNAct(None, self.kernel_size, self.strides, activation, depthwise=True,
-                                   use_bn=use_bn, name="depthwise")
-        self.pointwise = ConvBNAct(self.filters, 1, 1, activation, use_bn=use_bn, name="pointwise")
+                                   use_bn=use_bn, name="depthwise", dtype=self.dtype_policy)
+        self.pointwise = ConvBNAct(self.filters, 1, 1, activation, use_bn=use_bn, name="pointwise",
+                                   dtype=self.dtype_policy)
 
     def build(self, input_shape):
         _check_image_shape(input_shape, self)
@@ -485,16 +461,18 @@ class SqueezeExcite(keras.layers.Layer):
 
     def __init__(self, squeeze_channels, activation="relu", **kwargs):
         super().__init__(**kwargs)
-        self.squeeze_channels = check_positive_int(squeeze_channels, "squeeze_channels")
+        self.squeeze_channels = V.positive_int(squeeze_channels, "squeeze_channels")
         self.activation = activation
-        _check_activation(activation)
-        self.squeeze = keras.layers.GlobalAveragePooling2D(keepdims=True, name="squeeze")
-        self.reduce = keras.layers.Conv2D(self.squeeze_channels, 1, activation=activation, name="reduce")
+        V.activation(activation)
+        self.squeeze = keras.layers.GlobalAveragePooling2D(keepdims=True, name="squeeze", dtype=self.dtype_policy)
+        self.reduce = keras.layers.Conv2D(self.squeeze_channels, 1, activation=activation, name="reduce",
+                                          dtype=self.dtype_policy)
         self.expand = None  # needs the input's channel count: created in build
 
     def build(self, input_shape):
         _check_image_shape(input_shape, self)
-        self.expand = keras.layers.Conv2D(input_shape[-1], 1, activation="sigmoid", name="expand")
+        self.expand = keras.layers.Conv2D(input_shape[-1], 1, activation="sigmoid", name="expand",
+                                          dtype=self.dtype_policy)
         _build_chain([self.squeeze, self.reduce, self.expand], input_shape)
 
     def gates(self, inputs):
@@ -552,30 +530,33 @@ class InvertedResidual(keras.layers.Layer):
     def __init__(self, filters, strides=1, expansion=6, kernel_size=3, activation="relu6", se_ratio=0.0,
                  drop_path_rate=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.filters = check_positive_int(filters, "filters")
-        self.strides = check_positive_int(strides, "strides")
-        self.expansion = check_positive_int(expansion, "expansion")
-        self.kernel_size = check_positive_int(kernel_size, "kernel_size")
+        self.filters = V.positive_int(filters, "filters")
+        self.strides = V.positive_int(strides, "strides")
+        self.expansion = V.positive_int(expansion, "expansion")
+        self.kernel_size = V.positive_int(kernel_size, "kernel_size")
         self.activation = activation
-        _check_activation(activation)
-        self.se_ratio = _check_rate(se_ratio, "se_ratio", upper_inclusive=True)
-        self.drop_path_rate = _check_rate(drop_path_rate, "drop_path_rate")
+        V.activation(activation)
+        self.se_ratio = V.fraction(se_ratio, "se_ratio")
+        self.drop_path_rate = V.rate(drop_path_rate, "drop_path_rate")
         # Created in build: their sizes depend on the input channels.
         self.expand = self.se = self.drop_path = None
-        self.depthwise = ConvBNAct(None, self.kernel_size, self.strides, activation, depthwise=True, name="depthwise")
-        self.project = ConvBNAct(self.filters, 1, 1, None, name="project")
+        self.depthwise = ConvBNAct(None, self.kernel_size, self.strides, activation, depthwise=True,
+                                   name="depthwise", dtype=self.dtype_policy)
+        self.project = ConvBNAct(self.filters, 1, 1, None, name="project", dtype=self.dtype_policy)
         self.use_shortcut = None
 
     def build(self, input_shape):
         _check_image_shape(input_shape, self)
         in_channels = input_shape[-1]
         if self.expansion != 1:
-            self.expand = ConvBNAct(in_channels * self.expansion, 1, 1, self.activation, name="expand")
+            self.expand = ConvBNAct(in_channels * self.expansion, 1, 1, self.activation, name="expand",
+                                    dtype=self.dtype_policy)
         if self.se_ratio > 0:
-            self.se = SqueezeExcite(max(1, int(in_channels * self.se_ratio)), self.activation, name="se")
+            self.se = SqueezeExcite(max(1, int(in_channels * self.se_ratio)), self.activation, name="se",
+                                    dtype=self.dtype_policy)
         self.use_shortcut = self.strides == 1 and in_channels == self.filters
         if self.use_shortcut and self.drop_path_rate > 0:
-            self.drop_path = StochasticDepth(self.drop_path_rate, name="drop_path")
+            self.drop_path = StochasticDepth(self.drop_path_rate, name="drop_path", dtype=self.dtype_policy)
         out_shape = _build_chain(self._branch_layers(), input_shape)
         if self.drop_path is not None:
             self.drop_path.build(out_shape)

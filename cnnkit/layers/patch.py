@@ -14,7 +14,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from cnnkit.data.core import check_positive_int
+from cnnkit import _validate as V
 
 
 @keras.saving.register_keras_serializable(package="cnnkit")
@@ -51,12 +51,10 @@ class PatchEmbedding(keras.layers.Layer):
     def __init__(self, patch_size, embed_dim, flatten=True, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        self.patch_size = check_positive_int(patch_size, "patch_size")
-        self.embed_dim = check_positive_int(embed_dim, "embed_dim")
-        if not isinstance(flatten, bool):
-            raise ValueError(f"flatten must be True or False; received {flatten!r}.")
-        self.flatten = flatten
-        self.use_bias = bool(use_bias)
+        self.patch_size = V.positive_int(patch_size, "patch_size")
+        self.embed_dim = V.positive_int(embed_dim, "embed_dim")
+        self.flatten = V.boolean(flatten, "flatten")
+        self.use_bias = V.boolean(use_bias, "use_bias")
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
 

@@ -6,6 +6,9 @@ step it passes the current feature map through ``keras.layers.Identity(name="P{k
 (stride ``2**k``), and :meth:`PyramidMarker.finish` marks the last one. Those
 names are what :func:`cnnkit.models.pyramid_outputs` finds, so detection and
 segmentation heads plug into any family.
+
+Argument checks come from :mod:`cnnkit._validate` (``V.num_classes``,
+``V.positive_float`` for multipliers, ``V.choice`` for layouts), as everywhere.
 """
 
 from __future__ import annotations
@@ -14,38 +17,32 @@ import math
 
 import keras
 
-from cnnkit.data.core import check_positive_int
+from cnnkit import _validate as V
+from cnnkit.models.registry import create_model, list_models, pyramid_level_name
 
 
 def image_input(input_shape, name: str = "image"):
     """``keras.Input`` for ``(height, width, channels)`` images; height and width may be ``None``."""
-    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
-    ok = shape is not None and len(shape) == 3 and all(
-        (s is None and i < 2) or (isinstance(s, int) and not isinstance(s, bool) and s > 0)
-        for i, s in enumerate(shape)
-    )
-    if not ok:
-        raise ValueError(
-            "input_shape must be (height, width, channels) with positive ints (height and width may be "
-            f"None); received {input_shape!r}."
-        )
-    return keras.Input(shape, name=name)
+    return keras.Input(V.image_shape(input_shape), name=name)
 
 
-def check_num_classes(num_classes) -> int:
-    return check_positive_int(num_classes, "num_classes")
+def build_backbone(backbone, input_shape, backbone_kwargs=None, name: str = "backbone"):
+    """A registered backbone by name, built with ``include_top=False`` (its pyramid levels marked).
 
+    Shared by the models that put a head on any backbone (``fpn_seg``, ``detector``).
 
-def check_multiplier(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number; received {value!r}.")
-    return float(value)
-
-
-def check_choice(value, choices, name: str):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {tuple(choices)}; received {value!r}.")
-    return value
+    Args:
+        backbone: the name of a registered backbone (``list_models(backbone=True)``).
+        input_shape: ``(height, width, channels)`` of the images.
+        backbone_kwargs: extra arguments for the backbone's builder, or ``None``.
+        name: the argument's name in error messages.
+    """
+    backbones = list_models(backbone=True)
+    if not isinstance(backbone, str) or backbone not in backbones:
+        V.fail(name, f"the name of a registered backbone, one of {backbones}", backbone)
+    if backbone_kwargs is not None:
+        V.instance(backbone_kwargs, "backbone_kwargs", dict, "a dict of builder arguments or None")
+    return create_model(backbone, include_top=False, input_shape=input_shape, **(backbone_kwargs or {}))
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:
@@ -83,7 +80,7 @@ class PyramidMarker:
     def _mark(self, x):
         if self.stride < 2:
             return x
-        name = f"P{int(math.log2(self.stride))}"
+        name = pyramid_level_name(int(math.log2(self.stride)))
         if name in self.levels:  # already marked (two downsamplings in a row cannot happen here)
             return x
         self.levels.append(name)
@@ -104,8 +101,7 @@ class PyramidMarker:
 
 def classification_head(x, num_classes: int, dropout: float = 0.0):
     """Global average pooling, optional dropout, and a dense layer giving ``num_classes`` logits."""
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a number in [0, 1); received {dropout!r}.")
+    dropout = V.rate(dropout, "dropout")
     x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)

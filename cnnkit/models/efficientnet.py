@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import keras
 
+from cnnkit import _validate as V
 from cnnkit.layers.blocks import ConvBNAct, InvertedResidual
 from cnnkit.models.common import (
     PyramidMarker,
-    check_multiplier,
-    check_num_classes,
     classification_head,
     image_input,
     make_divisible,
@@ -53,8 +52,7 @@ def compound_scaling(phi: float) -> dict:
         >>> {k: round(v, 3) for k, v in compound_scaling(2).items()}
         {'depth': 1.44, 'width': 1.21, 'resolution': 1.322}
     """
-    if isinstance(phi, bool) or not isinstance(phi, (int, float)):
-        raise ValueError(f"phi must be a number; received {phi!r}.")
+    phi = V.number(phi, "phi")
     return {"depth": ALPHA**phi, "width": BETA**phi, "resolution": GAMMA**phi}
 
 
@@ -91,10 +89,10 @@ def efficientnet_small(num_classes=10, input_shape=(32, 32, 3), include_top=True
         (None, 1000)
     """
     scaling = compound_scaling(phi)
-    width = scaling["width"] if width_multiplier is None else check_multiplier(width_multiplier, "width_multiplier")
-    depth = scaling["depth"] if depth_multiplier is None else check_multiplier(depth_multiplier, "depth_multiplier")
-    if isinstance(drop_path_rate, bool) or not isinstance(drop_path_rate, (int, float)) or not 0 <= drop_path_rate < 1:
-        raise ValueError(f"drop_path_rate must be a number in [0, 1); received {drop_path_rate!r}.")
+    width = scaling["width"] if width_multiplier is None else V.positive_float(width_multiplier, "width_multiplier")
+    depth = scaling["depth"] if depth_multiplier is None else V.positive_float(depth_multiplier, "depth_multiplier")
+    drop_path_rate = V.rate(drop_path_rate, "drop_path_rate")
+    include_top = V.boolean(include_top, "include_top")
 
     inputs = image_input(input_shape)
     pyramid = PyramidMarker()
@@ -113,5 +111,5 @@ def efficientnet_small(num_classes=10, input_shape=(32, 32, 3), include_top=True
     x = pyramid.finish(x)
     if include_top:
         x = ConvBNAct(make_divisible(HEAD_CHANNELS * width), 1, activation="swish", name="head_conv")(x)
-        x = classification_head(x, check_num_classes(num_classes), dropout)
+        x = classification_head(x, V.num_classes(num_classes), dropout)
     return keras.Model(inputs, x, name=name or f"efficientnet_phi{phi:g}")

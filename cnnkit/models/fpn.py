@@ -23,13 +23,8 @@ from __future__ import annotations
 
 import keras
 
-from cnnkit.data.core import check_positive_int
-
-
-def _level_number(name: str) -> int:
-    if not (isinstance(name, str) and name.startswith("P") and name[1:].isdigit()):
-        raise ValueError(f"Pyramid levels are named 'P2', 'P3', ...; received {name!r}.")
-    return int(name[1:])
+from cnnkit import _validate as V
+from cnnkit.models.registry import pyramid_levels
 
 
 def fpn(pyramid: dict, channels: int = 64, levels=None, name: str = "fpn") -> dict:
@@ -49,16 +44,15 @@ def fpn(pyramid: dict, channels: int = 64, levels=None, name: str = "fpn") -> di
     Raises:
         ValueError: for unknown or non-consecutive levels, or a bad ``channels``.
     """
-    channels = check_positive_int(channels, "channels")
+    channels = V.positive_int(channels, "channels")
     if not isinstance(pyramid, dict) or not pyramid:
-        raise ValueError(f"pyramid must be a non-empty dict like {{'P3': tensor, ...}}; received {type(pyramid).__name__}.")
-    levels = sorted(pyramid if levels is None else levels, key=_level_number)
+        V.fail("pyramid", "a non-empty dict like {'P3': tensor, ...}", pyramid, wrong_type=not isinstance(pyramid, dict))
+    available = pyramid_levels(list(pyramid), "pyramid")
+    levels = pyramid_levels(available if levels is None else levels)
     missing = [lv for lv in levels if lv not in pyramid]
-    if missing or not levels:
-        raise ValueError(f"levels {missing or levels!r} are not in the pyramid; available: {sorted(pyramid, key=_level_number)}.")
-    numbers = [_level_number(lv) for lv in levels]
-    if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
-        raise ValueError(f"levels must be consecutive (each one stride-2 from the next); received {levels!r}.")
+    if missing:
+        raise ValueError(f"levels {missing!r} are not in the pyramid; available: {list(available)}.")
+    levels = pyramid_levels(levels, consecutive=True)
 
     laterals = {lv: keras.layers.Conv2D(channels, 1, name=f"{name}_lateral_{lv}")(pyramid[lv]) for lv in levels}
     merged = {levels[-1]: laterals[levels[-1]]}

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import keras
 
-from cnnkit.layers.blocks import _check_activation
-from cnnkit.models.common import check_choice, check_num_classes, image_input
+from cnnkit import _validate as V
+from cnnkit.models.common import image_input
 from cnnkit.models.registry import register_model
 
 POOLS = {"avg": keras.layers.AveragePooling2D, "max": keras.layers.MaxPooling2D}
@@ -45,9 +45,9 @@ def lenet5(num_classes=10, input_shape=(32, 32, 1), activation="tanh", pooling="
         >>> lenet5(num_classes=10, input_shape=(28, 28, 1)).output_shape
         (None, 10)
     """
-    num_classes = check_num_classes(num_classes)
-    _check_activation(activation)
-    pool = POOLS[check_choice(pooling, POOLS, "pooling")]
+    num_classes = V.num_classes(num_classes)
+    V.activation(activation)
+    pool = POOLS[V.choice(pooling, "pooling", POOLS)]
     inputs = image_input(input_shape)
     height, width = input_shape[0], input_shape[1]
     if height is None or width is None or min(height, width) < 16:

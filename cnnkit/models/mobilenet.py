@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import keras
 
+from cnnkit import _validate as V
 from cnnkit.layers.blocks import ConvBNAct, DepthwiseSeparableConv, InvertedResidual
 from cnnkit.models.common import (
     PyramidMarker,
-    check_choice,
-    check_multiplier,
-    check_num_classes,
     classification_head,
     image_input,
     make_divisible,
@@ -74,9 +72,10 @@ def mobilenet_small(num_classes=10, input_shape=(32, 32, 3), include_top=True, v
         ...                 depth_multiplier=1.0).count_params()
         3538984
     """
-    check_choice(version, (1, 2), "version")
-    alpha = check_multiplier(width_multiplier, "width_multiplier")
-    depth_multiplier = check_multiplier(depth_multiplier, "depth_multiplier")
+    V.choice(version, "version", (1, 2))
+    include_top = V.boolean(include_top, "include_top")
+    alpha = V.positive_float(width_multiplier, "width_multiplier")
+    depth_multiplier = V.positive_float(depth_multiplier, "depth_multiplier")
     inputs = image_input(input_shape)
     pyramid = PyramidMarker()
     activation = "relu6"
@@ -110,5 +109,5 @@ def mobilenet_small(num_classes=10, input_shape=(32, 32, 3), include_top=True, v
         x = pyramid.finish(x)
 
     if include_top:
-        x = classification_head(x, check_num_classes(num_classes), dropout)
+        x = classification_head(x, V.num_classes(num_classes), dropout)
     return keras.Model(inputs, x, name=name or f"mobilenet_v{version}_{alpha:g}")

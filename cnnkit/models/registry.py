@@ -1,8 +1,25 @@
 """The model registry: every model family registers a builder under a name.
 
 ``create_model("resnet_small", num_classes=10)`` builds a model by name and
-``list_models()`` lists the names, so notebooks, the command line and the
-generic tests (which run over *every* registered model) never hard-code a list.
+``list_models()`` lists the names (``list_models(task="segmentation")``,
+``list_models(backbone=True)`` filter them by their tags), so notebooks, the
+command line and the generic tests (which run over *every* registered model)
+never hard-code a list.
+
+Every model builder of cnnkit is registered here, with a ``task`` tag:
+
+================  =================================================================
+task              input -> output
+================  =================================================================
+classification    images ``(H, W, C)`` -> logits ``(num_classes,)``
+segmentation      images ``(H, W, C)`` -> logits per pixel ``(H, W, num_classes)``
+detection         images ``(H, W, C)`` -> ``{"boxes": (A, 4), "classes": (A, num_classes)}``
+video             clips ``(T, H, W, C)`` -> logits ``(num_classes,)``
+sequence          token ids ``(length,)`` -> logits ``(num_classes,)``
+audio             waveforms ``(samples, channels)`` -> logits ``(num_classes,)``
+================  =================================================================
+
+This module also owns the pyramid-level names ``"P{k}"`` (:func:`pyramid_level`).
 
 Example:
     >>> @register_model("tiny_mlp")
@@ -14,6 +31,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from cnnkit import _validate as V
+
+TASKS = ("classification", "segmentation", "detection", "video", "sequence", "audio")
 _REGISTRY: dict[str, Callable] = {}
 _TAGS: dict[str, dict] = {}
 
@@ -21,12 +41,14 @@ _TAGS: dict[str, dict] = {}
 def register_model(name: str | None = None, **tags):
     """Decorator that registers a model builder under ``name`` (default: the function's name).
 
-    ``tags`` describe the model for generic code and tests, e.g.
-    ``task="classification"`` (the default), ``"segmentation"`` or ``"video"``,
-    and ``backbone=True`` when ``include_top=False`` gives pyramid outputs.
-    The builder's default ``input_shape`` argument is the input the generic
-    tests feed it.
+    ``tags`` describe the model for generic code and tests: ``task`` is one of
+    :data:`TASKS` (default ``"classification"``), and ``backbone=True`` says
+    that ``include_top=False`` gives pyramid outputs. The builder's default
+    ``input_shape`` argument is the input the generic tests feed it.
     """
+    V.choice(tags.get("task", "classification"), "task", TASKS)
+    if "backbone" in tags:
+        V.boolean(tags["backbone"], "backbone")
 
     def decorator(builder: Callable) -> Callable:
         key = name or builder.__name__
@@ -45,14 +67,31 @@ def model_tags(name: str) -> dict:
     return dict(_TAGS[name])
 
 
-def list_models() -> list[str]:
-    """Sorted names of every registered model."""
-    return sorted(_REGISTRY)
+def list_models(task: str | None = None, backbone: bool | None = None) -> list[str]:
+    """Sorted names of the registered models, optionally only those of one ``task`` or backbones.
+
+    Args:
+        task: keep the models of this task (one of :data:`TASKS`); ``None`` keeps all.
+        backbone: ``True`` keeps the backbones (``include_top=False`` gives pyramid
+            levels), ``False`` the others; ``None`` keeps all.
+
+    Example:
+        >>> list_models(task="segmentation")
+        ['fpn_seg', 'unet_small']
+    """
+    if task is not None:
+        V.choice(task, "task", TASKS)
+    if backbone is not None:
+        V.boolean(backbone, "backbone")
+    return sorted(
+        name for name, tags in _TAGS.items()
+        if (task is None or tags["task"] == task) and (backbone is None or bool(tags.get("backbone")) == backbone)
+    )
 
 
 def get_builder(name: str) -> Callable:
     """The builder function registered under ``name``."""
-    if name not in _REGISTRY:
+    if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"Unknown model {name!r}. Available: {', '.join(list_models()) or '(none)'}.")
     return _REGISTRY[name]
 
@@ -73,22 +112,57 @@ def create_model(name: str, **kwargs):
 PYRAMID_LEVEL_PREFIX = "P"
 
 
+def is_pyramid_level(name) -> bool:
+    """True for pyramid level names: ``"P"`` followed by digits (``"P3"``)."""
+    return isinstance(name, str) and name.startswith(PYRAMID_LEVEL_PREFIX) and name[1:].isdigit()
+
+
+def pyramid_level(name, what: str = "level") -> int:
+    """The ``k`` of a pyramid level name ``"P{k}"`` (stride ``2**k``); ``ValueError`` for anything else.
+
+    Example:
+        >>> pyramid_level("P3")
+        3
+    """
+    if not is_pyramid_level(name):
+        V.fail(what, "a pyramid level name like 'P3' (stride 2**3)", name)
+    return int(name[len(PYRAMID_LEVEL_PREFIX):])
+
+
+def pyramid_level_name(k: int) -> str:
+    """The name of the level at stride ``2**k``: ``pyramid_level_name(3) == "P3"``."""
+    return f"{PYRAMID_LEVEL_PREFIX}{V.non_negative_int(k, 'k')}"
+
+
+def pyramid_levels(levels, name: str = "levels", consecutive: bool = False) -> tuple[str, ...]:
+    """Validated level names, sorted from fine to coarse (optionally required to be consecutive).
+
+    Example:
+        >>> pyramid_levels(["P4", "P3", "P5"], consecutive=True)
+        ('P3', 'P4', 'P5')
+    """
+    items = (levels,) if isinstance(levels, str) else V.as_sequence(levels)
+    if not items or not all(is_pyramid_level(lv) for lv in items) or len(set(items)) != len(items):
+        V.fail(name, "distinct pyramid level names like ('P3', 'P4', 'P5')", levels)
+    ordered = tuple(sorted(items, key=pyramid_level))
+    numbers = [pyramid_level(lv) for lv in ordered]
+    if consecutive and numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+        V.fail(name, "consecutive pyramid levels (each one stride 2 from the next), like ('P3', 'P4', 'P5')", levels)
+    return ordered
+
+
 def pyramid_outputs(model) -> dict:
     """``{"P2": tensor, "P3": tensor, ...}``: the symbolic feature maps a backbone marks by name.
 
     Raises ``ValueError`` if the model marks none.
     """
-    levels = {
-        layer.name: layer.output
-        for layer in model.layers
-        if layer.name.startswith(PYRAMID_LEVEL_PREFIX) and layer.name[1:].isdigit()
-    }
+    levels = {layer.name: layer.output for layer in model.layers if is_pyramid_level(layer.name)}
     if not levels:
         raise ValueError(
             f"Model {model.name!r} has no pyramid levels (layers named 'P2', 'P3', ...). "
             "Build a registered backbone with include_top=False."
         )
-    return dict(sorted(levels.items(), key=lambda item: int(item[0][1:])))
+    return {name: levels[name] for name in sorted(levels, key=pyramid_level)}
 
 
 def pyramid_model(model):

@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import keras
 
+from cnnkit import _validate as V
 from cnnkit.layers.blocks import Bottleneck, ConvBNAct, ResidualBlock
 from cnnkit.models.common import (
     PyramidMarker,
-    check_choice,
-    check_multiplier,
-    check_num_classes,
     classification_head,
     image_input,
     scale_depth,
@@ -86,16 +84,16 @@ def resnet_small(num_classes=10, input_shape=(32, 32, 3), include_top=True, layo
         >>> model.output_shape
         (None, 6)
     """
-    check_choice(layout, LAYOUTS, "layout")
+    V.choice(layout, "layout", LAYOUTS)
     default_block, default_depths, default_widths, stem = LAYOUTS[layout]
-    block = check_choice(block or default_block, BLOCKS, "block")
-    depths = tuple(depths if depths is not None else default_depths)
-    widths = tuple(widths if widths is not None else default_widths)
-    for arg, values in (("depths", depths), ("widths", widths)):
-        if len(values) != 4 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
-            raise ValueError(f"{arg} must be four positive ints (one per stage); received {values!r}.")
-    width_multiplier = check_multiplier(width_multiplier, "width_multiplier")
-    depth_multiplier = check_multiplier(depth_multiplier, "depth_multiplier")
+    block = V.choice(block or default_block, "block", BLOCKS)
+    depths = V.positive_ints(default_depths if depths is None else depths, "depths", length=4, what="one per stage")
+    widths = V.positive_ints(default_widths if widths is None else widths, "widths", length=4, what="one per stage")
+    residual, use_bn = V.boolean(residual, "residual"), V.boolean(use_bn, "use_bn")
+    include_top = V.boolean(include_top, "include_top")
+    drop_path_rate = V.rate(drop_path_rate, "drop_path_rate")
+    width_multiplier = V.positive_float(width_multiplier, "width_multiplier")
+    depth_multiplier = V.positive_float(depth_multiplier, "depth_multiplier")
     widths = [max(1, round(w * width_multiplier)) for w in widths]
     depths = [scale_depth(d, depth_multiplier) for d in depths]
 
@@ -113,6 +111,6 @@ def resnet_small(num_classes=10, input_shape=(32, 32, 3), include_top=True, layo
             index += 1
     x = pyramid.finish(x)
     if include_top:
-        x = classification_head(x, check_num_classes(num_classes), dropout)
+        x = classification_head(x, V.num_classes(num_classes), dropout)
     kind = "resnet" if residual else "plain"
     return keras.Model(inputs, x, name=name or f"{kind}_{layout}_{block}")

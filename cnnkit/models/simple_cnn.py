@@ -31,7 +31,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from cnnkit.data.core import check_positive_int
+from cnnkit import _validate as V
 from cnnkit.models.registry import register_model
 
 # PyTorch state-dict names of the seed model -> Keras layer names here.
@@ -62,15 +62,12 @@ def simple_cnn(num_classes: int = 10, input_shape=(32, 32, 3), dropout: float = 
         >>> model.count_params()   # the seed's PyTorch model has the same count
         620362
     """
-    num_classes = check_positive_int(num_classes, "num_classes")
-    pooled_size = check_positive_int(pooled_size, "pooled_size")
-    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
-    if shape is None or len(shape) != 3 or not all(isinstance(d, (int, np.integer)) and d >= 1 for d in shape):
-        raise ValueError(f"input_shape must be (height, width, channels) of positive ints; received {input_shape!r}.")
+    num_classes = V.num_classes(num_classes)
+    pooled_size = V.positive_int(pooled_size, "pooled_size")
+    shape = V.image_shape(input_shape, unknown_size=False)
     if min(shape[:2]) < 4:
         raise ValueError(f"input_shape needs height and width of at least 4 (two 2x2 poolings); received {shape}.")
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a number in [0, 1); received {dropout!r}.")
+    dropout = V.rate(dropout, "dropout")
 
     L = keras.layers
     inputs = keras.Input(shape, name="image")

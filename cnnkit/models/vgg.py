@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import keras
 
+from cnnkit import _validate as V
 from cnnkit.layers.blocks import ConvBNAct
 from cnnkit.models.common import (
     PyramidMarker,
-    check_choice,
-    check_multiplier,
-    check_num_classes,
     classification_head,
     image_input,
     scale_depth,
@@ -71,10 +69,12 @@ def vgg_small(num_classes=10, input_shape=(32, 32, 3), include_top=True, layout=
         >>> vgg_small(num_classes=6, batch_norm=False).output_shape
         (None, 6)
     """
-    check_choice(layout, LAYOUTS, "layout")
-    check_choice(head, HEADS, "head")
-    width_multiplier = check_multiplier(width_multiplier, "width_multiplier")
-    depth_multiplier = check_multiplier(depth_multiplier, "depth_multiplier")
+    V.choice(layout, "layout", LAYOUTS)
+    V.choice(head, "head", HEADS)
+    include_top, batch_norm = V.boolean(include_top, "include_top"), V.boolean(batch_norm, "batch_norm")
+    fc_units = V.positive_int(fc_units, "fc_units")
+    width_multiplier = V.positive_float(width_multiplier, "width_multiplier")
+    depth_multiplier = V.positive_float(depth_multiplier, "depth_multiplier")
     depths, widths = LAYOUTS[layout]
     inputs = image_input(input_shape)
     if include_top and head == "fc" and None in tuple(input_shape)[:2]:
@@ -92,7 +92,7 @@ def vgg_small(num_classes=10, input_shape=(32, 32, 3), include_top=True, layout=
     if not include_top:
         return keras.Model(inputs, x, name=name or f"vgg_{layout}")
 
-    num_classes = check_num_classes(num_classes)
+    num_classes = V.num_classes(num_classes)
     if head == "gap":
         x = classification_head(x, num_classes, dropout)
     else:

@@ -8,7 +8,7 @@ Four small models that differ in one thing, how they use the time axis:
   temporal receptive field is one frame, and averaging ignores frame order.
 * ``c3d_small``: the same network with full ``(3, 3, 3)`` kernels (C3D, Tran
   et al., 2015): every layer mixes neighbouring frames.
-* ``r2plus1d_small``: the same with :class:`cnnkit.video.Conv2Plus1D` blocks,
+* ``r2plus1d_small``: the same with :class:`cnnkit.layers.Conv2Plus1D` blocks,
   each about as big as the 3D convolution it replaces.
 * ``cnn_gru``: per-frame 2D features fed, frame by frame, to a GRU (the
   "CNN + RNN" family, e.g. LRCN): time is mixed only at the end.
@@ -21,28 +21,21 @@ from __future__ import annotations
 
 import keras
 
+from cnnkit import _validate as V
+from cnnkit.layers.blocks import BN_EPSILON, BN_MOMENTUM
+from cnnkit.layers.video import Conv2Plus1D
 from cnnkit.models.registry import register_model
-from cnnkit.video import Conv2Plus1D
 
 DEFAULT_CLIP_SHAPE = (8, 32, 32, 1)  # 8 frames of 32x32 grey: the moving-dot clips of notebook 07
 DEFAULT_WIDTHS = (16, 32, 64)
-# Batch norm's moving statistics follow the data with this momentum. Keras's default (0.99)
-# averages over ~100 steps: too slow for trainings of a few hundred steps, whose models then
-# evaluate with statistics that are still mostly their initial values.
-BN_MOMENTUM = 0.9
+CLIP_AXES = ("time", "height", "width", "channels")
 
 
-def _check(input_shape, widths, num_classes) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    shape = tuple(input_shape)
-    if len(shape) != 4 or not all(isinstance(s, int) and s > 0 for s in shape):
-        raise ValueError(
-            f"input_shape must be (time, height, width, channels) with positive sizes; received {input_shape!r}."
-        )
-    widths = tuple(widths)
-    if not widths or not all(isinstance(w, int) and w > 0 for w in widths):
-        raise ValueError(f"widths must be a non-empty sequence of positive ints; received {widths!r}.")
-    if not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"num_classes must be an int >= 2; received {num_classes!r}.")
+def _check(input_shape, widths, num_classes, dropout) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    shape = V.shape(input_shape, "input_shape", CLIP_AXES)
+    widths = V.positive_ints(widths, "widths")
+    V.num_classes(num_classes)
+    V.rate(dropout, "dropout")
     if shape[1] < 2 ** (len(widths) - 1) or shape[2] < 2 ** (len(widths) - 1):
         raise ValueError(
             f"input_shape {shape} is too small for {len(widths)} stages: each stage after the first halves "
@@ -59,7 +52,7 @@ def _pool_size(stage: int, frames_left: int, pool_time: bool) -> tuple[int, int,
 
 def _video_convnet(conv, name, num_classes, input_shape, widths, dropout, pool_time):
     """The shared skeleton: [conv, BN, ReLU, pool] per stage, global average pooling, classifier."""
-    shape, widths = _check(input_shape, widths, num_classes)
+    shape, widths = _check(input_shape, widths, num_classes, dropout)
     inputs = keras.Input(shape, name="clip")
     x, frames = inputs, shape[0]
     for stage, width in enumerate(widths):
@@ -68,7 +61,7 @@ def _video_convnet(conv, name, num_classes, input_shape, widths, dropout, pool_t
             x = keras.layers.MaxPooling3D(pool, name=f"pool{stage}")(x)
             frames //= pool[0]
         x = conv(width, f"conv{stage + 1}")(x)
-        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{stage + 1}")(x)
+        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"bn{stage + 1}")(x)
         x = keras.layers.ReLU(name=f"relu{stage + 1}")(x)
     x = keras.layers.GlobalAveragePooling3D(name="avg_time_space")(x)
     if dropout:
@@ -122,8 +115,7 @@ def c3d_small(num_classes: int = 4, input_shape=DEFAULT_CLIP_SHAPE, widths=DEFAU
         >>> c3d_small().count_params() > per_frame_cnn().count_params()
         True
     """
-    if not isinstance(temporal_kernel, int) or temporal_kernel < 1:
-        raise ValueError(f"temporal_kernel must be a positive int; received {temporal_kernel!r}.")
+    temporal_kernel = V.positive_int(temporal_kernel, "temporal_kernel")
 
     def conv(width, name):
         return keras.layers.Conv3D(width, (temporal_kernel, 3, 3), padding="same", use_bias=False, name=name)
@@ -147,12 +139,10 @@ def r2plus1d_small(num_classes: int = 4, input_shape=DEFAULT_CLIP_SHAPE, widths=
         >>> r2plus1d_small().output_shape
         (None, 4)
     """
-    if not isinstance(temporal_kernel, int) or temporal_kernel < 1:
-        raise ValueError(f"temporal_kernel must be a positive int; received {temporal_kernel!r}.")
+    temporal_kernel = V.positive_int(temporal_kernel, "temporal_kernel")
 
     def conv(width, name):
-        return Conv2Plus1D(width, (temporal_kernel, 3, 3), padding="same", use_bias=False,
-                           batch_norm_momentum=BN_MOMENTUM, name=name)
+        return Conv2Plus1D(width, (temporal_kernel, 3, 3), padding="same", use_bias=False, name=name)
 
     return _video_convnet(conv, "r2plus1d_small", num_classes, input_shape, widths, dropout, pool_time=True)
 
@@ -178,17 +168,15 @@ def cnn_gru(num_classes: int = 4, input_shape=DEFAULT_CLIP_SHAPE, widths=(16, 32
         >>> cnn_gru().output_shape
         (None, 4)
     """
-    shape, widths = _check(input_shape, widths, num_classes)
-    for value, arg in ((units, "units"), (feature_channels, "feature_channels")):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{arg} must be a positive int; received {value!r}.")
+    shape, widths = _check(input_shape, widths, num_classes, dropout)
+    units, feature_channels = V.positive_int(units, "units"), V.positive_int(feature_channels, "feature_channels")
     inputs = keras.Input(shape, name="clip")
     x = inputs
     for stage, width in enumerate(widths):
         if stage:
             x = keras.layers.MaxPooling3D((1, 2, 2), name=f"pool{stage}")(x)
         x = keras.layers.Conv3D(width, (1, 3, 3), padding="same", use_bias=False, name=f"conv{stage + 1}")(x)
-        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{stage + 1}")(x)
+        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"bn{stage + 1}")(x)
         x = keras.layers.ReLU(name=f"relu{stage + 1}")(x)
     x = keras.layers.Conv3D(feature_channels, 1, activation="relu", name="squeeze")(x)
     x = keras.layers.Reshape((shape[0], -1), name="frame_features")(x)

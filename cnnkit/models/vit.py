@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import keras
 
-from cnnkit.data.core import check_positive_int
+from cnnkit import _validate as V
 from cnnkit.layers.patch import PatchEmbedding, PositionEmbedding
 from cnnkit.models.registry import register_model
 
@@ -44,12 +44,11 @@ def transformer_block(x, num_heads: int, mlp_dim: int, dropout: float = 0.0, nam
         (None, 16, 32)
     """
     dim = x.shape[-1]
-    num_heads = check_positive_int(num_heads, "num_heads")
-    mlp_dim = check_positive_int(mlp_dim, "mlp_dim")
+    num_heads = V.positive_int(num_heads, "num_heads")
+    mlp_dim = V.positive_int(mlp_dim, "mlp_dim")
     if dim % num_heads:
         raise ValueError(f"The token size ({dim}) must be a multiple of num_heads; received num_heads={num_heads}.")
-    if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be a number in [0, 1); received {dropout!r}.")
+    dropout = V.rate(dropout, "dropout")
     h = keras.layers.LayerNormalization(epsilon=1e-6, name=f"{name}_norm1")(x)
     h = keras.layers.MultiHeadAttention(num_heads, key_dim=dim // num_heads, dropout=dropout,
                                         name=f"{name}_attention")(h, h)
@@ -87,16 +86,11 @@ def tiny_vit(num_classes: int = 10, input_shape=(32, 32, 3), patch_size: int = 4
         >>> tiny_vit(num_classes=6).count_params()
         62694
     """
-    num_classes = check_positive_int(num_classes, "num_classes")
-    depth = check_positive_int(depth, "depth")
-    if not isinstance(mlp_ratio, (int, float)) or mlp_ratio <= 0:
-        raise ValueError(f"mlp_ratio must be a positive number; received {mlp_ratio!r}.")
-    input_shape = tuple(input_shape)
-    if len(input_shape) != 3 or any(s is None for s in input_shape):
-        raise ValueError(
-            f"input_shape must be a fully known (height, width, channels) for tiny_vit (the position "
-            f"embedding has one vector per patch); received {input_shape!r}."
-        )
+    num_classes = V.num_classes(num_classes)
+    depth = V.positive_int(depth, "depth")
+    mlp_ratio = V.positive_float(mlp_ratio, "mlp_ratio")
+    # A fixed size: the position embedding has one vector per patch.
+    input_shape = V.image_shape(input_shape, unknown_size=False)
     inputs = keras.Input(input_shape, name="image")
     x = PatchEmbedding(patch_size, embed_dim, name="patch_embedding")(inputs)
     x = PositionEmbedding(name="position_embedding")(x)

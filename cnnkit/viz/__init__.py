@@ -11,18 +11,24 @@ Conventions, the same for every function here:
 In a notebook, end the plotting line with ``;`` (or assign the figure) so
 Jupyter shows the figure once.
 
-The functions live in topic modules (``core`` for images and charts, and one
-module per later topic); this package re-exports them all.
+The functions live in topic modules, and this package re-exports them all:
+
+================  ===========================================================
+module            plots
+================  ===========================================================
+``core``          images, kernels, bar and line charts; ``new_axes`` / ``grid_axes``
+``training``      training curves, the confusion matrix, predictions
+``inspect``       inside a CNN: filters, feature maps, Grad-CAM, receptive fields, patches
+``backbones``     gradient norms through depth, trade-off charts, pyramid levels
+``detection``     boxes, anchors, precision-recall and AP-vs-IoU curves
+``segmentation``  masks, overlays, per-class IoU
+``video``         filmstrips, space-time slices, temporal filters and saliency
+``audio``         waveforms, spectrograms, the mel filterbank
+================  ===========================================================
 """
 
+from cnnkit.viz.audio import show_filterbank, show_sounds, show_spectrogram, show_waveform
 from cnnkit.viz.backbones import plot_gradient_norms, plot_tradeoff, show_pyramid
-from cnnkit.viz.beyond import (
-    show_filterbank,
-    show_patches,
-    show_sounds,
-    show_spectrogram,
-    show_waveform,
-)
 from cnnkit.viz.core import (
     DPI,
     bar_chart,
@@ -42,7 +48,13 @@ from cnnkit.viz.detection import (
     show_detections,
 )
 from cnnkit.viz.experiments import plot_repeats
-from cnnkit.viz.inspect import draw_receptive_fields, show_feature_maps, show_filters, show_grad_cam
+from cnnkit.viz.inspect import (
+    draw_receptive_fields,
+    show_feature_maps,
+    show_filters,
+    show_grad_cam,
+    show_patches,
+)
 from cnnkit.viz.segmentation import (
     class_colors,
     colorize_mask,

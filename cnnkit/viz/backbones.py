@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit.viz.core import grid_axes, new_axes, show_image
 
 
@@ -33,8 +34,7 @@ def show_pyramid(image, maps: dict, axes=None, panel_size: float = 1.8, reduce: 
         >>> levels = pyramid_model(backbone)(image[None])    # doctest: +SKIP
         >>> show_pyramid(image, levels);                      # doctest: +SKIP
     """
-    if reduce not in ("energy", "max"):
-        raise ValueError(f"reduce must be 'energy' or 'max'; received {reduce!r}.")
+    V.choice(reduce, "reduce", ("energy", "max"))
     if not maps:
         raise ValueError("maps must be a non-empty {level: feature map} dict; received an empty one.")
     image = np.asarray(image)

@@ -56,7 +56,7 @@ def grid_axes(n: int, ncols: int | None = None, axes=None, panel_size: float = 1
 # ---------------------------------------------------------------- images
 
 
-def _as_displayable(image) -> tuple[np.ndarray, str | None]:
+def as_displayable(image) -> tuple[np.ndarray, str | None]:
     """Squeeze a one-channel image to 2D (shown with a grey colormap)."""
     image = np.asarray(image, dtype=np.float32)
     if image.ndim == 3 and image.shape[-1] == 1:
@@ -76,7 +76,7 @@ def show_image(image, title: str | None = None, ax=None, cmap: str | None = None
         The Figure.
     """
     fig, ax = new_axes(ax, figsize)
-    data, default_cmap = _as_displayable(image)
+    data, default_cmap = as_displayable(image)
     kwargs = {"cmap": cmap or default_cmap}
     if signed:
         limit = float(np.max(np.abs(data))) or 1.0

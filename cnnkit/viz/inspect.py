@@ -1,4 +1,4 @@
-"""Plots that look inside a trained CNN: learned filters, feature maps, Grad-CAM heat maps.
+"""Plots that look inside a CNN: learned filters, feature maps, Grad-CAM heat maps, receptive fields, patches.
 
 The arrays come from :mod:`cnnkit.analysis` (``feature_maps``, ``grad_cam``);
 these functions only draw. Same conventions as every ``cnnkit.viz`` function.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit.analysis import flatten_layers
 from cnnkit.viz.core import grid_axes, new_axes, show_image
 
@@ -165,4 +166,38 @@ def draw_receptive_fields(image, rows, ax=None, title: str | None = None, figsiz
     ax.set_xlim(-0.5, width - 0.5)
     ax.set_ylim(height - 0.5, -0.5)
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    return fig
+
+
+def show_patches(image, patch_size: int, title: str | None = None, axes=None, max_patches: int = 16):
+    """An image with its patch grid drawn on it, and its first patches as the tokens a ViT sees.
+
+    Args:
+        image: ``(H, W, C)`` or ``(H, W)`` in ``[0, 1]``; ``H`` and ``W`` multiples of ``patch_size``.
+        patch_size: side of the patches.
+        axes: two existing axes (image, token strip) or ``None``.
+        max_patches: how many patches to lay out in a row, in reading order.
+
+    Returns:
+        The Figure.
+    """
+    image = V.images_in_unit_range(image, "image", ndim=(2, 3))
+    patch_size = V.positive_int(patch_size, "patch_size")
+    max_patches = V.positive_int(max_patches, "max_patches")
+    h, w = image.shape[:2]
+    if h % patch_size or w % patch_size:
+        raise ValueError(f"The image size {(h, w)} must be a multiple of patch_size ({patch_size}).")
+    if image.ndim == 2:
+        image = image[..., None]
+    fig, (left, right) = grid_axes(2, ncols=2, axes=axes, panel_size=2.4, aspect=1.0)
+    show_image(image, title=title or f"{patch_size}x{patch_size} patches", ax=left)
+    for k in range(1, h // patch_size):
+        left.axhline(k * patch_size - 0.5, color="white", linewidth=0.8)
+    for k in range(1, w // patch_size):
+        left.axvline(k * patch_size - 0.5, color="white", linewidth=0.8)
+    grid = image.reshape(h // patch_size, patch_size, w // patch_size, patch_size, -1).swapaxes(1, 2)
+    tokens = grid.reshape(-1, patch_size, patch_size, grid.shape[-1])[:max_patches]
+    gap = np.ones((patch_size, 1, tokens.shape[-1]), dtype=np.float32)
+    strip = np.concatenate([np.concatenate([t, gap], axis=1) for t in tokens], axis=1)
+    show_image(strip, title=f"the first {len(tokens)} tokens, in order", ax=right)
     return fig

@@ -11,7 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch
 
-from cnnkit.viz.core import _as_displayable, grid_axes, new_axes
+from cnnkit import _validate as V
+from cnnkit.viz.core import as_displayable, grid_axes, new_axes
 
 _PALETTE = plt.get_cmap("tab10").colors
 
@@ -23,8 +24,7 @@ def class_colors(num_classes: int) -> np.ndarray:
         >>> class_colors(3)[0].tolist()
         [0.0, 0.0, 0.0]
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer; received {num_classes!r}.")
+    num_classes = V.num_classes(num_classes)
     palette = _PALETTE if num_classes <= 11 else plt.get_cmap("tab20").colors
     colors = [(0.0, 0.0, 0.0)] + [palette[i % len(palette)] for i in range(num_classes - 1)]
     return np.asarray(colors, dtype=np.float32)
@@ -63,9 +63,8 @@ def overlay_mask(image, mask, num_classes: int, alpha: float = 0.55) -> np.ndarr
     Returns:
         ``(H, W, 3)`` float32 RGB.
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must be a number in [0, 1]; received {alpha!r}.")
-    data, _ = _as_displayable(image)
+    alpha = V.fraction(alpha, "alpha")
+    data, _ = as_displayable(image)
     rgb = np.repeat(data[..., None], 3, axis=-1) if data.ndim == 2 else data[..., :3]
     mask = _check_mask(mask, num_classes)
     if mask.shape != rgb.shape[:2]:
@@ -167,7 +166,7 @@ def show_segmentation(images, masks, predictions=None, class_names=None, num_cla
                 wrong = np.asarray(predictions[i]) != masks[i]
                 panels.append(np.where(wrong[..., None], np.array([0.9, 0.1, 0.1]), 0.25 * images[i][..., :3].mean(-1, keepdims=True) + 0.7))
         for j, (ax, panel) in enumerate(zip(row, panels)):
-            data, cmap = _as_displayable(panel)
+            data, cmap = as_displayable(panel)
             ax.imshow(data, cmap=cmap, interpolation="nearest", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])

@@ -16,6 +16,7 @@ import io
 
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit.viz.core import grid_axes, new_axes, show_image
 
 
@@ -54,8 +55,7 @@ def show_filmstrip(clips, row_titles=None, frame_step: int = 1, max_frames: int 
         >>> show_filmstrip(clips[:4], row_titles=["right", "up", "left", "down"]);   # doctest: +SKIP
     """
     clips = _as_clips(clips)
-    if not isinstance(frame_step, int) or frame_step < 1:
-        raise ValueError(f"frame_step must be a positive int; received {frame_step!r}.")
+    frame_step = V.positive_int(frame_step, "frame_step")
     times = list(range(0, clips.shape[1], frame_step))[:max_frames]
     if row_titles is not None and len(row_titles) != len(clips):
         raise ValueError(f"row_titles must have one entry per clip ({len(clips)}); received {len(row_titles)}.")
@@ -77,12 +77,9 @@ def space_time_slice(clip, axis: str = "x") -> np.ndarray:
     slope is its speed, which is why motion is *orientation in space-time*, and
     why an oriented 3D kernel can detect it.
     """
+    V.choice(axis, "axis", ("x", "y"))
     clip = _as_clips(clip)[0].mean(axis=-1)  # (T, H, W), channels averaged
-    if axis == "x":
-        return clip.mean(axis=1)
-    if axis == "y":
-        return clip.mean(axis=2)
-    raise ValueError(f"axis must be 'x' or 'y'; received {axis!r}.")
+    return clip.mean(axis=1) if axis == "x" else clip.mean(axis=2)
 
 
 def show_space_time(clip, axis: str = "x", title: str | None = None, ax=None, figsize=(2.2, 2.0)):
@@ -128,10 +125,7 @@ def clip_to_gif(clips, fps: float = 4.0, scale: int = 3, gap: int = 2, path=None
     from PIL import Image
 
     clips = _as_clips(clips)
-    if not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive int; received {scale!r}.")
-    if not isinstance(fps, (int, float)) or fps <= 0:
-        raise ValueError(f"fps must be a positive number; received {fps!r}.")
+    scale, fps = V.positive_int(scale, "scale"), V.positive_float(fps, "fps")
     n, frames, height, width, channels = clips.shape
     pixels = np.clip(clips, 0.0, 1.0)
     canvas = np.full((frames, height, n * width + (n - 1) * gap, channels), 0.5, dtype=np.float32)
@@ -200,12 +194,8 @@ def show_temporal_filters(kernel, max_filters: int = 8, in_channel: int | None =
     kernel = np.asarray(kernel, dtype=np.float32)
     if kernel.ndim != 5:
         raise ValueError(f"Expected a Conv3D kernel (t, k_h, k_w, C_in, C_out); received shape {kernel.shape}.")
-    if in_channel is None:
-        kernel = kernel.mean(axis=3)
-    elif isinstance(in_channel, (int, np.integer)) and 0 <= in_channel < kernel.shape[3]:
-        kernel = kernel[:, :, :, in_channel]
-    else:
-        raise ValueError(f"in_channel must be None or an int in [0, {kernel.shape[3] - 1}]; received {in_channel!r}.")
+    in_channel = V.integer(in_channel, "in_channel", 0, kernel.shape[3] - 1, allow_none=True)
+    kernel = kernel.mean(axis=3) if in_channel is None else kernel[:, :, :, in_channel]
     t, filters = kernel.shape[0], min(kernel.shape[-1], max_filters)
     fig, flat = grid_axes(filters * t, ncols=filters, axes=axes, panel_size=panel_size)
     for f in range(filters):
