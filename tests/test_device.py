@@ -117,21 +117,6 @@ def test_split_cpu_late_or_on_another_backend_says_what_to_do():
         device.split_cpu(2)
 
 
-def test_native_stderr_is_silenced_and_reemitted_on_error(capfd):
-    import os
-
-    from cnnkit._native_logs import quiet_native_stderr
-
-    with quiet_native_stderr():
-        os.write(2, b"noise from C++\n")
-    assert "noise from C++" not in capfd.readouterr().err
-
-    with pytest.raises(RuntimeError), quiet_native_stderr():
-        os.write(2, b"the real reason\n")
-        raise RuntimeError("import failed")
-    assert "the real reason" in capfd.readouterr().err
-
-
 @pytest.mark.backends("jax", reason="a JAX compilation setting")
 def test_setup_on_one_jax_device_uses_the_fast_compiling_random_generator():
     import jax

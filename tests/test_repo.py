@@ -99,3 +99,119 @@ def test_ruff_is_clean():
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     result = subprocess.run([ruff, "check", "--no-cache", str(ROOT)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1000:]
+
+
+# ---------------------------------------------------------------- the placement rule (CONTRIBUTING.md)
+
+PACKAGE = ROOT / "cnnkit"
+
+
+def package_modules() -> dict[str, Path]:
+    """``{"cnnkit.layers.blocks": path, ...}`` for every module of the package."""
+    modules = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    return modules
+
+
+def imported_modules():
+    import importlib
+
+    return {name: importlib.import_module(name) for name in package_modules()}
+
+
+def classes_defined_in(module) -> list[type]:
+    import inspect
+
+    return [obj for obj in vars(module).values() if inspect.isclass(obj) and obj.__module__ == module.__name__]
+
+
+def test_every_layer_lives_in_layers_and_every_model_class_in_models():
+    import keras
+
+    misplaced = []
+    for name, module in imported_modules().items():
+        for cls in classes_defined_in(module):
+            if issubclass(cls, keras.Model) and not name.startswith("cnnkit.models."):
+                misplaced.append(f"{name}.{cls.__name__} is a keras.Model: it belongs in cnnkit/models/")
+            elif issubclass(cls, keras.layers.Layer) and not issubclass(cls, keras.Model) \
+                    and not name.startswith("cnnkit.layers."):
+                misplaced.append(f"{name}.{cls.__name__} is a keras Layer: it belongs in cnnkit/layers/<topic>.py")
+    assert not misplaced, "\n".join(misplaced)
+
+
+def test_every_model_builder_lives_in_models_and_is_registered_there():
+    import ast
+
+    from cnnkit.models import get_builder, list_models
+
+    imported_modules()  # a module that registers a builder on import has now done so
+    outside = [f"{name} ({get_builder(name).__module__})" for name in list_models()
+               if not get_builder(name).__module__.startswith("cnnkit.models.")]
+    assert not outside, f"registered outside cnnkit/models/: {outside}"
+    for name, path in package_modules().items():
+        if name.startswith("cnnkit.models"):
+            continue
+        calls = [node for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                 if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "register_model"]
+        assert not calls, f"{path.relative_to(ROOT)} registers a model: builders belong in cnnkit/models/"
+
+
+def has_own_logic(path: Path) -> bool:
+    """A module defines a function or a class (re-exports and ``__getattr__`` aliases do not count)."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for node in tree.body)
+
+
+def test_file_for(module: str) -> str:
+    """``cnnkit.layers.blocks`` -> ``test_layers_blocks.py``; ``cnnkit._validate`` -> ``test_validate.py``."""
+    parts = [part.strip("_") for part in module.split(".")[1:]]
+    return "test_" + "_".join(parts) + ".py"
+
+
+test_file_for.__test__ = False  # a helper, not a test
+
+
+def test_every_module_with_its_own_logic_has_a_test_file_named_after_it():
+    missing = [f"{name} -> tests/{test_file_for(name)}" for name, path in package_modules().items()
+               if name != "cnnkit" and has_own_logic(path) and not (ROOT / "tests" / test_file_for(name)).exists()]
+    assert not missing, "modules without their test file:\n" + "\n".join(missing)
+
+
+def test_no_private_name_is_imported_across_modules():
+    import ast
+
+    offences, modules = [], package_modules()
+    for path in modules.values():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cnnkit"):
+                private = [alias.name for alias in node.names if alias.name.startswith("_") and alias.name != "__version__"
+                           and f"{node.module}.{alias.name}" not in modules]  # a package-private module is fine
+                if private:
+                    offences.append(f"{path.relative_to(ROOT)}: from {node.module} import {', '.join(private)}")
+    assert not offences, "make these public (or move them to cnnkit/_validate.py):\n" + "\n".join(offences)
+
+
+def test_argument_checks_have_one_home():
+    copies = re.compile(r"^\s*def (_positive_int|check_positive_int|_check_bool|_pair|_triple|_check_rate|"
+                        r"check_fraction|check_num_classes|check_choice)\(", re.M)
+    found = [f"{path.relative_to(ROOT)}: {m.group(1)}" for path in package_modules().values()
+             for m in copies.finditer(path.read_text(encoding="utf-8"))]
+    assert not found, "use cnnkit._validate instead of: " + ", ".join(found)
+    bn = [str(path.relative_to(ROOT)) for path in package_modules().values()
+          if re.search(r"^BN_MOMENTUM\s*=", path.read_text(encoding="utf-8"), re.M)]
+    assert bn == ["cnnkit/layers/blocks.py"], f"BN_MOMENTUM is defined in {bn}"
+
+
+def test_import_cnnkit_exposes_every_public_submodule():
+    import cnnkit
+
+    documented = {p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_")}
+    documented |= {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    for module in sorted(documented):
+        assert module in cnnkit.__all__ and f"    {module}" in cnnkit.__doc__, f"cnnkit.{module} is not listed"
+        assert getattr(cnnkit, module).__name__ == f"cnnkit.{module}"

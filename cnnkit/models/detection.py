@@ -296,7 +296,7 @@ def detector(num_classes=3, input_shape=(64, 64, 3), backbone="resnet_small", ba
     Example:
         >>> from cnnkit.models import create_model
         >>> model = create_model("detector", num_classes=2, input_shape=(64, 64, 3))
-        >>> model.output_shape["classes"][-1]
+        >>> model(np.zeros((1, 64, 64, 3), "float32"))["classes"].shape[-1]
         2
     """
     input_shape = V.image_shape(input_shape, unknown_size=False)

@@ -1,0 +1,22 @@
+"""cnnkit.data.images: the photos shipped inside installed packages."""
+
+
+import numpy as np
+import pytest
+
+from cnnkit import data
+
+# ---------------------------------------------------------------- photos
+
+
+@pytest.mark.parametrize("name", data.list_images())
+def test_every_photo_loads(name):
+    image = data.load_image(name, size=32)
+    assert image.shape == (32, 32, 3) and image.dtype == np.float32
+    assert 0.0 <= image.min() and image.max() <= 1.0 and image.std() > 0.02
+
+
+def test_gray_photo_and_unknown_name():
+    assert data.load_image("grace_hopper", gray=True).shape[-1] == 1
+    with pytest.raises(ValueError, match=r"Unknown image 'lena'\. Available: .*grace_hopper"):
+        data.load_image("lena")

@@ -1,0 +1,46 @@
+"""cnnkit.viz.segmentation: mask colours, overlays and segmentation figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnnkit.viz import segmentation as segviz
+
+# ---------------------------------------------------------------- NumPy references
+
+
+# ---------------------------------------------------------------- plots
+
+
+def test_colours_and_overlays():
+    colors = segviz.class_colors(7)
+    assert colors.shape == (7, 3) and np.all(colors[0] == 0) and len({tuple(c) for c in colors}) == 7
+    image = np.full((2, 2, 3), 0.5, np.float32)
+    out = segviz.overlay_mask(image, np.array([[0, 1], [2, 0]]), 3, alpha=1.0)
+    np.testing.assert_allclose(out[0, 0], 0.5)  # background untouched
+    np.testing.assert_allclose(out[0, 1], colors[1])
+    np.testing.assert_allclose(segviz.colorize_mask(np.array([[2]]), 3)[0, 0], colors[2])
+    with pytest.raises(ValueError, match=r"ids in \[0, 2\]"):
+        segviz.overlay_mask(image, np.array([[0, 3], [0, 0]]), 3)
+    with pytest.raises(ValueError, match="same height and width"):
+        segviz.overlay_mask(image, np.zeros((3, 3), int), 3)
+
+
+def test_segmentation_figures():
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 8, 8, 3), dtype=np.float32)
+    masks = rng.integers(0, 3, size=(3, 8, 8))
+    fig = segviz.show_segmentation(images, masks, masks[::-1], class_names=["bg", "a", "b"], titles=["1", "2", "3"])
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 3 * 4
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["bg", "a", "b"]
+    assert len(segviz.show_segmentation(images, masks, num_classes=3).axes) == 3 * 2
+    fig = segviz.show_mask(images[0], masks[0], class_names=["bg", "a", "b"])
+    assert fig.axes[0].get_legend() is not None
+    fig = segviz.plot_class_iou({"with": [0.9, 0.8, np.nan], "without": [0.9, 0.5, 0.4]}, ["bg", "a", "b"])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["with: mean IoU 0.850", "without: mean IoU 0.600"]
+    with pytest.raises(ValueError, match="same length"):
+        segviz.plot_class_iou({"a": [0.1, 0.2], "b": [0.1]})
+    with pytest.raises(ValueError, match="predictions"):
+        segviz.show_segmentation(images, masks, masks[:2])
