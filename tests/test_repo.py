@@ -215,3 +215,48 @@ def test_import_cnnkit_exposes_every_public_submodule():
     for module in sorted(documented):
         assert module in cnnkit.__all__ and f"    {module}" in cnnkit.__doc__, f"cnnkit.{module} is not listed"
         assert getattr(cnnkit, module).__name__ == f"cnnkit.{module}"
+
+
+def module_level_imports() -> dict[str, set[str]]:
+    """``{module: {cnnkit modules it imports when it is imported}}`` (imports inside functions are left out)."""
+    import ast
+
+    modules = package_modules()
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cnnkit"):
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    targets.add(full if full in modules else node.module)
+            elif isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names if alias.name.startswith("cnnkit")}
+        graph[name] = targets - {"cnnkit", name}  # the root package only gathers the others
+    return graph
+
+
+def test_imports_flow_one_way():
+    graph = module_level_imports()
+    task_maths = [m for m in graph if m != "cnnkit" and m.split(".")[1] in ("detection", "video", "segmentation", "audio", "ops")]
+    for module in task_maths:
+        wrong = {t for t in graph[module] if t.startswith(("cnnkit.models", "cnnkit.layers"))}
+        assert not wrong, f"{module} (task maths) imports {sorted(wrong)} at import time"
+    for module in (m for m in graph if m.startswith("cnnkit.layers")):
+        wrong = {t for t in graph[module] if t.startswith(("cnnkit.models", "cnnkit.data", "cnnkit.viz"))}
+        assert not wrong, f"{module} (a layer) imports {sorted(wrong)}"
+
+    def cycle_from(start, path, seen):
+        for target in graph.get(path[-1], ()):
+            if target == start:
+                return path + [target]
+            if target not in seen:
+                seen.add(target)
+                found = cycle_from(start, path + [target], seen)
+                if found:
+                    return found
+        return None
+
+    for module in graph:
+        cycle = cycle_from(module, [module], set())
+        assert cycle is None, "import cycle: " + " -> ".join(cycle)
