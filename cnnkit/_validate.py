@@ -354,12 +354,18 @@ def instance(value, name: str, classes, expected: str):
 
 
 def as_sequence(value) -> tuple | None:
-    """``tuple(value)`` for lists, tuples and 1D arrays; ``None`` for anything else (strings included)."""
-    if isinstance(value, (str, bytes, dict)) or not isinstance(value, (Sequence, np.ndarray)):
+    """``tuple(value)`` for ordered sized collections: lists, tuples, 1D arrays, shapes.
+
+    Shapes count (``tf.TensorShape``, ``torch.Size``: a tensor's ``.shape`` on any
+    backend); strings, dicts, sets, scalars and arrays of another rank give ``None``.
+    """
+    if isinstance(value, (str, bytes, dict, set, frozenset)):
         return None
-    if isinstance(value, np.ndarray) and value.ndim != 1:
-        return None
-    return tuple(value)
+    if isinstance(value, np.ndarray):
+        return tuple(value) if value.ndim == 1 else None
+    if isinstance(value, Sequence) or (hasattr(value, "__len__") and hasattr(value, "__iter__")):
+        return tuple(value)
+    return None
 
 
 def as_tuple(value, name: str, n: int, check: Callable = positive_int, axes: str | None = None,

@@ -87,6 +87,7 @@ def test_build_symbolic_and_eager_calls_agree(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.filterwarnings("ignore:The model does not have any trainable weights")  # StochasticDepth has none
 def test_a_training_step_updates_the_weights(name):
     layer, shape = make(name)
     inputs = keras.Input(shape[1:])

@@ -209,3 +209,22 @@ def test_class_ids():
 def test_describe_keeps_messages_short():
     assert V.describe(np.zeros((100, 100))) == "an array of shape (100, 100) and dtype float64"
     assert len(V.describe(list(range(1000)))) <= 80
+
+
+def test_shapes_of_every_backend_count_as_sequences():
+    import keras
+
+    class Shape:  # what tf.TensorShape looks like: sized and iterable, but not a Sequence
+        def __init__(self, *dims):
+            self.dims = dims
+
+        def __len__(self):
+            return len(self.dims)
+
+        def __iter__(self):
+            return iter(self.dims)
+
+    assert V.as_sequence(Shape(4, 4, 8)) == (4, 4, 8)
+    assert V.positive_ints(keras.ops.zeros((2, 3)).shape, "shape") == (2, 3)
+    for not_a_sequence in ("ab", {1: 2}, {1, 2}, 3, np.zeros((2, 2))):
+        assert V.as_sequence(not_a_sequence) is None

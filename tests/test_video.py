@@ -45,6 +45,8 @@ def test_conv_formulas_agree_with_keras_and_the_analysis_table():
     assert table["c"].macs == video.conv_macs((8, 32, 32, 16), (3, 3, 3), in_channels=1) == 8 * 32 * 32 * 16 * 27
     assert table["c"].params == video.conv3d_params(1, 16, 3) == 27 * 16 + 16
     assert video.conv_macs((32, 32, 16), (3, 3), in_channels=1) * 8 * 3 == table["c"].macs  # 8 frames x 3 taps
+    eager = keras.layers.Conv2D(16, 3, padding="same")(keras.ops.zeros((1, 32, 32, 1)))
+    assert video.conv_macs(eager.shape[1:], (3, 3), in_channels=1) == 32 * 32 * 16 * 9  # a backend's shape object
     with pytest.raises(ValueError, match=r"kernel_size must be a positive integer or 3 positive integers \(one per non-channel output axis\); received \(3, 3\)"):
         video.conv_macs((8, 32, 32, 16), (3, 3), in_channels=1)
 
