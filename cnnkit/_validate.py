@@ -168,7 +168,9 @@ def _number_words(minimum, maximum, min_open, max_open) -> str:
 
 
 def is_number(value) -> bool:
-    """True for Python and NumPy reals (ints included), False for ``bool`` and complex numbers."""
+    """True for Python and NumPy reals (ints included, 0-d arrays too), False for ``bool`` and complex numbers."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0 and np.issubdtype(value.dtype, np.number) and not np.iscomplexobj(value)
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 

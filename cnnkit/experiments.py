@@ -46,6 +46,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from cnnkit import _validate as V
+
 SINGLE_METRIC = "value"  # the metric name when run(seed) returns one number
 
 
@@ -225,29 +227,22 @@ def repeat(run: Callable, seeds: Iterable[int] = (0, 1, 2), label: str | None = 
 
 
 def _check_seeds(seeds) -> tuple[int, ...]:
-    try:
-        seeds = tuple(seeds)
-    except TypeError:
-        raise ValueError(f"seeds must be a sequence of non-negative integers; received {seeds!r}.") from None
-    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0]
-    if not seeds or bad:
-        raise ValueError(f"seeds must be a non-empty sequence of non-negative integers; received {seeds!r}.")
+    items = V.as_sequence(seeds)
+    if items is None:
+        V.fail("seeds", "a sequence of non-negative integers", seeds, wrong_type=True)
+    seeds = items
+    if not seeds or not all(V.is_int(s) and s >= 0 for s in seeds):
+        V.fail("seeds", "a non-empty sequence of non-negative integers", seeds)
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct (a repeated seed repeats a run exactly); received {seeds!r}.")
     return tuple(int(s) for s in seeds)
 
 
-def _is_number(value) -> bool:
-    if isinstance(value, np.ndarray):
-        return value.ndim == 0 and np.issubdtype(value.dtype, np.number)
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
 def _as_metrics(result, seed: int, first: dict | None) -> dict[str, float]:
     """``run(seed)``'s result as ``{metric: float}``, with the same metrics as the first seed."""
-    if _is_number(result):
+    if V.is_number(result):
         metrics = {SINGLE_METRIC: float(result)}
-    elif isinstance(result, Mapping) and result and all(_is_number(v) for v in result.values()):
+    elif isinstance(result, Mapping) and result and all(V.is_number(v) for v in result.values()):
         metrics = {str(k): float(v) for k, v in result.items()}
     else:
         raise ValueError(f"run(seed={seed}) must return a number or a non-empty dict of numbers; "
@@ -267,13 +262,13 @@ class _ProgressLine:
     """One line per :func:`repeat` call, updated in place after each seed (as ``train.fit``'s bar)."""
 
     def __init__(self, label: str, total: int):
-        from cnnkit.train import _in_jupyter
+        from cnnkit.train import in_jupyter
 
         self.label, self.total = label, total
         self.start = time.perf_counter()
         self.handle = None
         line = self._line(0, {})
-        if _in_jupyter():
+        if in_jupyter():
             from IPython.display import display
 
             self.handle = display({"text/plain": line}, raw=True, display_id=True)
@@ -479,12 +474,6 @@ def compare(results, metric: str | None = None, higher_is_better: bool = True) -
 # ---------------------------------------------------------------- timing
 
 
-def _check_count(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; received {value!r}.")
-    return int(value)
-
-
 def timings(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> list[float]:
     """Seconds taken by each of ``repeats`` calls of ``fn()``, after ``warmup`` untimed calls.
 
@@ -501,7 +490,7 @@ def timings(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> list
     """
     if not callable(fn):
         raise ValueError(f"fn must be a function of no arguments; received {_kind(fn)}.")
-    repeats, warmup = _check_count("repeats", repeats, 1), _check_count("warmup", warmup, 0)
+    repeats, warmup = V.positive_int(repeats, "repeats"), V.non_negative_int(warmup, "warmup")
     for _ in range(warmup):
         fn()
     times = []

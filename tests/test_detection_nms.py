@@ -157,7 +157,7 @@ def test_weighted_nms_on_a_hand_example():
     [
         ({"scores": np.array([0.5, -0.1])}, r"scores must be non-negative"),
         ({"points": np.zeros((3, 6, 2))}, r"points must have shape \(2, num_points, 2\)"),
-        ({"iou_threshold": 1.5}, r"iou_threshold must be between 0 and 1"),
+        ({"iou_threshold": 1.5}, r"iou_threshold must be a number in \[0, 1\]; received 1.5"),
     ],
 )
 def test_weighted_nms_rejects_bad_arguments(kwargs, pattern):

@@ -1,4 +1,4 @@
-"""cnnkit.experiments: repeats over seeds (deterministic, numpy-exact statistics), verdicts, timing, the plot."""
+"""cnnkit.experiments: repeats over seeds (deterministic, numpy-exact statistics), verdicts, timing."""
 
 import math
 import random
@@ -6,9 +6,8 @@ import random
 import keras
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
 
-from cnnkit import experiments, viz
+from cnnkit import experiments
 from cnnkit.experiments import Repeats
 
 
@@ -155,37 +154,14 @@ def test_compare_rejects_what_is_not_a_result():
         experiments.compare(3)
 
 
-def test_plot_repeats_draws_every_seed_and_the_spread():
-    results = {"flatten": fake("f", [0.970, 0.974, 0.978]), "GAP": fake("g", [0.983, 0.985, 0.987, 0.99])}
-    fig = viz.plot_repeats(results, "test_accuracy")
-    assert isinstance(fig, Figure)
-    ax = fig.axes[0]
-    points = [c for c in ax.collections if c.get_offsets().shape[1] == 2 and len(c.get_offsets()) > 2]
-    assert sorted(len(c.get_offsets()) for c in points) == [3, 4]
-    np.testing.assert_allclose(sorted(points[0].get_offsets()[:, 1]), [0.970, 0.974, 0.978])
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["flatten", "GAP"]
-    assert ax.get_ylabel() == "test_accuracy"
-    means = [bar.lines[0].get_ydata()[0] for bar in ax.containers]  # one error bar per result
-    np.testing.assert_allclose(means, [0.974, np.mean([0.983, 0.985, 0.987, 0.99])])
-    low, high = ax.containers[0].lines[2][0].get_segments()[0][:, 1]  # the bar spans mean ± std
-    np.testing.assert_allclose([low, high], [0.974 - 0.004, 0.974 + 0.004])
-
-
-def test_plot_repeats_uses_the_given_axes_and_one_seed():
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots()
-    assert viz.plot_repeats([fake("only", [0.5])], ax=ax) is fig
-
-
 def test_timings_and_median_time():
     calls = []
     times = experiments.timings(lambda: calls.append(1), repeats=4, warmup=2)
     assert len(calls) == 6 and len(times) == 4 and all(t >= 0 for t in times)
     assert isinstance(experiments.median_time(lambda: None, repeats=3, warmup=0), float)
-    with pytest.raises(ValueError, match=r"repeats must be an integer >= 1; received 0"):
+    with pytest.raises(ValueError, match=r"repeats must be a positive integer; received 0"):
         experiments.median_time(lambda: None, repeats=0)
-    with pytest.raises(ValueError, match=r"warmup must be an integer >= 0; received -1"):
+    with pytest.raises(ValueError, match=r"warmup must be a non-negative integer; received -1"):
         experiments.timings(lambda: None, warmup=-1)
     with pytest.raises(ValueError, match=r"fn must be a function of no arguments; received int 3"):
         experiments.median_time(3)
