@@ -43,7 +43,7 @@ def test_grad_cam_equals_the_class_activation_map():
         np.testing.assert_allclose(heat, cam, atol=1e-5)
     single, cls = analysis.grad_cam(model, images[0], layer="features")
     assert single.shape == (12, 12) and isinstance(cls, int)
-    with pytest.raises(ValueError, match=r"class_index must be an int in \[0, 3\]"):
+    with pytest.raises(ValueError, match=r"class_index must be an integer in \[0, 3\] or None; received"):
         analysis.grad_cam(model, images, class_index=4)
 
 

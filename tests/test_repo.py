@@ -178,12 +178,13 @@ test_file_for.__test__ = False  # a helper, not a test
 
 def test_files_for(module: str) -> list[str]:
     """The test files that may test ``module``: its own, and for a private module of a subpackage
-    (``cnnkit.exercises._core``) also its package's (``test_exercises.py``), which tests it through
-    the package's public names."""
+    (``cnnkit.exercises._core``) also its package's (``test_exercises.py``, ``test_exercises_*.py``),
+    which test it through the package's public names."""
     files = [test_file_for(module)]
     package, _, last = module.rpartition(".")
     if last.startswith("_") and package != "cnnkit":
-        files.append(test_file_for(package))
+        stem = test_file_for(package)[: -len(".py")]
+        files += [path.name for path in (ROOT / "tests").glob(f"{stem}*.py")]
     return files
 
 

@@ -24,6 +24,8 @@ import inspect
 import keras
 import numpy as np
 
+from cnnkit import _validate as V
+
 
 def gradients(fn, *arrays) -> tuple:
     """The gradient of a scalar-valued function with respect to each of its array arguments.
@@ -94,15 +96,13 @@ def weight_gradients(model, x, y, loss_fn, training: bool = True, variables=None
         [('sequential/dense/kernel', (3, 2)), ('sequential/dense/bias', (2,))]
         >>> norms = {path: float(np.linalg.norm(g)) for path, g in grads}   # e.g. per-layer gradient norms
     """
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model; received {type(model).__name__}.")
+    V.instance(model, "model", keras.Model, "a keras.Model")
     if not model.built:
         raise ValueError(f"model {model.name!r} must be built (call it on data, or start it with keras.Input); "
                          "received an unbuilt model.")
     if not callable(loss_fn):
         raise ValueError(f"loss_fn must be a callable loss_fn(y_true, y_pred); received {type(loss_fn).__name__}.")
-    if not isinstance(training, (bool, np.bool_)):
-        raise ValueError(f"training must be True or False; received {training!r}.")
+    training = V.boolean(training, "training")
     trainable = list(model.trainable_variables)
     chosen = trainable if variables is None else _check_variables(variables, trainable, model)
     positions = [next(i for i, v in enumerate(trainable) if v is c) for c in chosen]

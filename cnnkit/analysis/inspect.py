@@ -9,6 +9,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit.analysis._graph import call_with_offset, depends_on
 from cnnkit.analysis._layers import CONVS, DEPTHWISE, SEPARABLE
 from cnnkit.analysis.autodiff import gradients
@@ -109,8 +110,7 @@ def grad_cam(model, images, layer=None, class_index=None) -> tuple[np.ndarray, n
     target = last_conv_layer(model) if layer is None else _find_layer(model, layer)
     batch, single = _as_batch(images, model)
     num_classes = model.outputs[0].shape[-1]
-    if class_index is not None and not (isinstance(class_index, (int, np.integer)) and 0 <= class_index < num_classes):
-        raise ValueError(f"class_index must be an int in [0, {num_classes - 1}] or None; received {class_index!r}.")
+    class_index = V.integer(class_index, "class_index", 0, num_classes - 1, allow_none=True)
     if not depends_on(model, target):
         raise ValueError(f"The class score does not depend on layer {target.name!r}; choose an earlier layer.")
     probe = keras.Model(_model_input(model), [target.output, model.outputs[0]])
