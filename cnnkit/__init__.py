@@ -28,6 +28,7 @@ Recipes on top of Keras:
     analysis      receptive fields, parameters and MACs per layer, feature maps, Grad-CAM
     transfer      keras.applications backbones, freezing and fine-tuning
     export        .keras, SavedModel, LiteRT (float16 and int8) and ONNX, with runners and latency
+    weights       read pretrained weights shipped in packages (PyTorch checkpoints, safely, without torch)
 
 The command line is ``python -m cnnkit`` (info, train, evaluate).
 """
@@ -56,6 +57,7 @@ from cnnkit import (
     transfer,
     video,
     viz,
+    weights,
 )
 from cnnkit.models import create_model, list_models, register_model
 
@@ -68,5 +70,5 @@ __all__ = [
     "register_model",
     # the public submodules, in the order of the docstring above
     "config", "device", "checks", "exercises", "experiments", "layers", "models", "data", "viz", "ops", "detection", "segmentation",
-    "video", "audio", "train", "analysis", "transfer", "export",
+    "video", "audio", "train", "analysis", "transfer", "export", "weights",
 ]

@@ -269,3 +269,42 @@ def test_freezing_a_block_freezes_its_batch_norm_statistics():
     layer.trainable = True
     layer(x, training=True)
     assert np.abs(numpy(layer.bn.moving_mean)).max() > 0
+
+
+# ---------------------------------------------------------------- batch-norm settings of pretrained networks
+
+
+def test_bn_momentum_and_epsilon_reach_every_batch_norm_and_survive_the_config():
+    """TensorFlow-trained networks (EfficientNet) need epsilon 1e-3 and momentum 0.99, not torchvision's defaults."""
+    block = InvertedResidual(8, expansion=4, bn_momentum=0.99, bn_epsilon=1e-3)
+    block.build((None, 8, 8, 8))
+    norms = [layer.bn for layer in (block.expand, block.depthwise, block.project)]
+    assert [(bn.momentum, bn.epsilon) for bn in norms] == [(0.99, 1e-3)] * 3
+    again = InvertedResidual.from_config(block.get_config())
+    assert (again.bn_momentum, again.bn_epsilon) == (0.99, 1e-3)
+    conv = ConvBNAct(4, bn_epsilon=1e-3)
+    conv.build((None, 5, 5, 2))
+    assert conv.bn.epsilon == 1e-3 and conv.bn.momentum == 0.9  # the default momentum is unchanged
+    assert ConvBNAct.from_config(conv.get_config()).bn_epsilon == 1e-3
+
+
+def test_bn_epsilon_changes_the_output_as_the_formula_says():
+    x = images((1, 6, 6, 3), seed=7)
+    outputs = {}
+    for eps in (1e-5, 1e-1):
+        layer = ConvBNAct(4, 3, activation=None, bn_epsilon=eps)
+        layer.build(x.shape)
+        layer.conv.kernel.assign(np.ones((3, 3, 3, 4), np.float32) * 0.1)
+        layer.bn.moving_variance.assign(np.full(4, 0.01, np.float32))  # small variance: eps matters
+        outputs[eps] = numpy(layer(x, training=False))
+    np.testing.assert_allclose(outputs[1e-1] * np.sqrt(0.01 + 1e-1), outputs[1e-5] * np.sqrt(0.01 + 1e-5), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: ConvBNAct(8, bn_epsilon=0), r"bn_epsilon must be a positive number; received 0"),
+    (lambda: ConvBNAct(8, bn_momentum=1.0), r"bn_momentum must be a number in \[0, 1\); received 1.0"),
+    (lambda: InvertedResidual(8, bn_epsilon="1e-3"), r"bn_epsilon must be a positive number; received '1e-3'"),
+])
+def test_bad_batch_norm_settings_say_what_was_received(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

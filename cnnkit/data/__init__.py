@@ -19,7 +19,8 @@ name               what                                            offline?
 
 Every loader returns a :class:`Dataset` with a fixed, shuffled, stratified
 train / val / test split of float32 images in ``[0, 1]``. Photos for filter
-demos come from :func:`load_image`.
+demos come from :func:`load_image`; the ImageNet class names and
+:func:`decode_predictions` (no download) from :mod:`cnnkit.data.imagenet`.
 
 Example:
     >>> from cnnkit import data
@@ -43,6 +44,7 @@ from cnnkit.data.clips import (
 )
 from cnnkit.data.core import Dataset, split_off, stratified_split
 from cnnkit.data.digits import load_digits
+from cnnkit.data.imagenet import decode_predictions, imagenet_class_names, imagenet_wordnet_ids
 from cnnkit.data.images import list_images, load_image
 from cnnkit.data.lfw import load_lfw_subset
 from cnnkit.data.mnist import load_mnist_5k
@@ -92,6 +94,9 @@ __all__ = [
     "SHAPE_NAMES",
     "TEXTURE_NAMES",
     "Dataset",
+    "decode_predictions",
+    "imagenet_class_names",
+    "imagenet_wordnet_ids",
     "list_datasets",
     "list_images",
     "load_cifar10",

@@ -89,6 +89,11 @@ class ConvBNAct(keras.layers.Layer):
         depthwise: use a ``DepthwiseConv2D`` (one filter per input channel).
         use_bn: add batch normalization after the convolution.
         dilation_rate: spacing between kernel taps.
+        bn_momentum: momentum of the batch norm's moving statistics (in ``[0, 1)``);
+            the default 0.9 is torchvision's; TensorFlow-trained networks such as
+            EfficientNet use 0.99.
+        bn_epsilon: the batch norm's ``epsilon`` (> 0): 1e-5 as in torchvision; a
+            pretrained network needs the value it was trained with (1e-3 in EfficientNet).
 
     Input shape:
         ``(batch, H, W, C_in)``.
@@ -104,7 +109,7 @@ class ConvBNAct(keras.layers.Layer):
     """
 
     def __init__(self, filters=None, kernel_size=3, strides=1, activation="relu", depthwise=False,
-                 use_bn=True, dilation_rate=1, **kwargs):
+                 use_bn=True, dilation_rate=1, bn_momentum=BN_MOMENTUM, bn_epsilon=BN_EPSILON, **kwargs):
         super().__init__(**kwargs)
         self.depthwise = V.boolean(depthwise, "depthwise")
         if depthwise and filters is not None:
@@ -118,6 +123,8 @@ class ConvBNAct(keras.layers.Layer):
         self.activation = activation
         self._activation_fn = V.activation(activation)
         self.use_bn = V.boolean(use_bn, "use_bn")
+        self.bn_momentum = V.rate(bn_momentum, "bn_momentum")
+        self.bn_epsilon = V.positive_float(bn_epsilon, "bn_epsilon")
 
         conv_args = dict(kernel_size=self.kernel_size, strides=self.strides, padding="same",
                          dilation_rate=self.dilation_rate, use_bias=not self.use_bn, name="conv",
@@ -126,7 +133,7 @@ class ConvBNAct(keras.layers.Layer):
             self.conv = keras.layers.DepthwiseConv2D(depthwise_initializer="he_normal", **conv_args)
         else:
             self.conv = keras.layers.Conv2D(self.filters, kernel_initializer="he_normal", **conv_args)
-        self.bn = (keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="bn",
+        self.bn = (keras.layers.BatchNormalization(momentum=self.bn_momentum, epsilon=self.bn_epsilon, name="bn",
                                                    dtype=self.dtype_policy)
                    if self.use_bn else None)
 
@@ -153,7 +160,7 @@ class ConvBNAct(keras.layers.Layer):
         config = super().get_config()
         config.update(filters=self.filters, kernel_size=self.kernel_size, strides=self.strides,
                       activation=self.activation, depthwise=self.depthwise, use_bn=self.use_bn,
-                      dilation_rate=self.dilation_rate)
+                      dilation_rate=self.dilation_rate, bn_momentum=self.bn_momentum, bn_epsilon=self.bn_epsilon)
         return config
 
 
@@ -514,6 +521,8 @@ class InvertedResidual(keras.layers.Layer):
             the block's *input* channels).
         drop_path_rate: :class:`StochasticDepth` rate on the branch (only when
             the shortcut is used).
+        bn_momentum, bn_epsilon: batch-norm settings of every :class:`ConvBNAct`
+            in the block (EfficientNet: 0.99 and 1e-3).
 
     Input shape:
         ``(batch, H, W, C_in)``.
@@ -528,7 +537,7 @@ class InvertedResidual(keras.layers.Layer):
     """
 
     def __init__(self, filters, strides=1, expansion=6, kernel_size=3, activation="relu6", se_ratio=0.0,
-                 drop_path_rate=0.0, **kwargs):
+                 drop_path_rate=0.0, bn_momentum=BN_MOMENTUM, bn_epsilon=BN_EPSILON, **kwargs):
         super().__init__(**kwargs)
         self.filters = V.positive_int(filters, "filters")
         self.strides = V.positive_int(strides, "strides")
@@ -538,11 +547,14 @@ class InvertedResidual(keras.layers.Layer):
         V.activation(activation)
         self.se_ratio = V.fraction(se_ratio, "se_ratio")
         self.drop_path_rate = V.rate(drop_path_rate, "drop_path_rate")
+        self.bn_momentum = V.rate(bn_momentum, "bn_momentum")
+        self.bn_epsilon = V.positive_float(bn_epsilon, "bn_epsilon")
         # Created in build: their sizes depend on the input channels.
         self.expand = self.se = self.drop_path = None
         self.depthwise = ConvBNAct(None, self.kernel_size, self.strides, activation, depthwise=True,
-                                   name="depthwise", dtype=self.dtype_policy)
-        self.project = ConvBNAct(self.filters, 1, 1, None, name="project", dtype=self.dtype_policy)
+                                   name="depthwise", dtype=self.dtype_policy, **self._bn_args())
+        self.project = ConvBNAct(self.filters, 1, 1, None, name="project", dtype=self.dtype_policy,
+                                 **self._bn_args())
         self.use_shortcut = None
 
     def build(self, input_shape):
@@ -550,7 +562,7 @@ class InvertedResidual(keras.layers.Layer):
         in_channels = input_shape[-1]
         if self.expansion != 1:
             self.expand = ConvBNAct(in_channels * self.expansion, 1, 1, self.activation, name="expand",
-                                    dtype=self.dtype_policy)
+                                    dtype=self.dtype_policy, **self._bn_args())
         if self.se_ratio > 0:
             self.se = SqueezeExcite(max(1, int(in_channels * self.se_ratio)), self.activation, name="se",
                                     dtype=self.dtype_policy)
@@ -560,6 +572,9 @@ class InvertedResidual(keras.layers.Layer):
         out_shape = _build_chain(self._branch_layers(), input_shape)
         if self.drop_path is not None:
             self.drop_path.build(out_shape)
+
+    def _bn_args(self) -> dict:
+        return dict(bn_momentum=self.bn_momentum, bn_epsilon=self.bn_epsilon)
 
     def _branch_layers(self):
         return [layer for layer in (self.expand, self.depthwise, self.se, self.project) if layer is not None]
@@ -587,7 +602,7 @@ class InvertedResidual(keras.layers.Layer):
         config = super().get_config()
         config.update(filters=self.filters, strides=self.strides, expansion=self.expansion,
                       kernel_size=self.kernel_size, activation=self.activation, se_ratio=self.se_ratio,
-                      drop_path_rate=self.drop_path_rate)
+                      drop_path_rate=self.drop_path_rate, bn_momentum=self.bn_momentum, bn_epsilon=self.bn_epsilon)
         return config
 
 

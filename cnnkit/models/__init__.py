@@ -31,6 +31,7 @@ from cnnkit.models import (  # noqa: F401
     audio,
     detection,
     efficientnet,
+    efficientnet_lite,
     lenet,
     mobilenet,
     resnet,
