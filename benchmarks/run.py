@@ -17,6 +17,8 @@ the machine and its load; ratios much less):
 4. Images/s delivered by the data generators and input pipelines vs the
    images/s the model consumes.
 5. Wall time of each notebook (quick mode; full mode on request).
+6. The pretrained EfficientNet-Lite0 on one 224x224 photo: load time, warm
+   latency per call (target < 100 ms), batch throughput.
 """
 
 from __future__ import annotations
@@ -40,11 +42,13 @@ RESULTS = ROOT / "benchmarks" / "results"
 # ref_conv = (batch, side, channels) of the reference-convolution input (SimpleCNN's conv2 at full size).
 SIZES = {
     "tiny": {"train_images": 64, "epochs": 1, "repeats": 1, "matmul": 256, "conv_repeats": 1,
-             "ref_conv": (2, 8, 8), "generator_images": 32, "feed_images": 256},
+             "ref_conv": (2, 8, 8), "generator_images": 32, "feed_images": 256, "pretrained_calls": 2},
     "quick": {"train_images": 2560, "epochs": 1, "repeats": 5, "matmul": 2048, "conv_repeats": 5,
-              "ref_conv": (16, 16, 32), "generator_images": 256, "feed_images": 4096},
+              "ref_conv": (16, 16, 32), "generator_images": 256, "feed_images": 4096,
+              "pretrained_calls": 10},
     "full": {"train_images": 5120, "epochs": 1, "repeats": 7, "matmul": 2048, "conv_repeats": 7,
-             "ref_conv": (64, 16, 32), "generator_images": 1024, "feed_images": 8192},
+             "ref_conv": (64, 16, 32), "generator_images": 1024, "feed_images": 8192,
+             "pretrained_calls": 20},
 }
 
 
@@ -80,33 +84,36 @@ def machine() -> dict:
 
 def run(args: argparse.Namespace, log=print) -> dict:
     """Run every section with the sizes of ``args.preset``; return the results (JSON-ready)."""
-    from benchmarks import compute, notebooks, pipeline, training
+    from benchmarks import compute, notebooks, pipeline, pretrained, training
 
     size = SIZES[args.preset]
     results = {"preset": args.preset, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine()}
     clock = time.perf_counter()
 
-    log("1/5 SimpleCNN training and inference throughput")
+    log("1/6 SimpleCNN training and inference throughput")
     results["training"] = training.run(size["train_images"], size["epochs"], size["repeats"],
                                        use_torch=not args.no_torch, log=log)
     consumed = next(r["train_images_per_s"] for r in results["training"]["rows"] if r["config"] == "cnnkit fit")
 
-    log("2/5 matmul peak and conv GFLOP/s")
+    log("2/6 matmul peak and conv GFLOP/s")
     results["matmul"] = compute.matmul_peak(size["matmul"], repeats=size["conv_repeats"])
     results["conv"] = compute.conv_gflops(repeats=size["conv_repeats"], train_images_per_s=consumed)
 
-    log("3/5 NumPy reference convolution vs Conv2D")
+    log("3/6 NumPy reference convolution vs Conv2D")
     batch, side, channels = size["ref_conv"]
     results["reference_conv"] = compute.reference_conv(batch, side, channels, filters=2 * channels,
                                                        repeats=size["conv_repeats"])
 
-    log("4/5 data generators and input pipelines")
+    log("4/6 data generators and input pipelines")
     results["pipeline"] = {"model_consumes_per_s": consumed,
                            "generators": pipeline.generators(size["generator_images"]),
                            "feeding": pipeline.feeding(size["feed_images"])}
 
     log(f"5/5 notebooks ({args.notebooks})")
     results["notebooks"] = [] if args.notebooks == "none" else notebooks.time_notebooks(args.notebooks, log=log)
+
+    log("6/6 pretrained EfficientNet-Lite0 on one 224x224 photo")
+    results["pretrained"] = pretrained.run(calls=size["pretrained_calls"], log=log)
     results["seconds"] = time.perf_counter() - clock
     return results
 
@@ -183,6 +190,9 @@ def markdown(results: dict) -> str:
                   for r in results["notebooks"]]
     else:
         lines += ["Not timed in this run (`--notebooks quick` or `--notebooks full` times them)."]
+    from benchmarks import pretrained
+
+    lines += ["", "## 6. Pretrained EfficientNet-Lite0, one photo", ""] + pretrained.markdown(results["pretrained"])
     return "\n".join(lines) + "\n"
 
 

@@ -31,7 +31,8 @@ def test_entry_point_writes_report_json_and_plot(tiny_report):
     out, results, report = tiny_report
     assert (out / "throughput.png").stat().st_size > 1000
     assert results["preset"] == "tiny" and results["notebooks"] == []
-    for section in ("## 1. SimpleCNN", "## 2. Convolutions", "## 3. The NumPy", "## 4. Input", "## 5. Notebooks"):
+    for section in ("## 1. SimpleCNN", "## 2. Convolutions", "## 3. The NumPy", "## 4. Input", "## 5. Notebooks",
+                    "## 6. Pretrained EfficientNet-Lite0"):
         assert section in report
 
 
@@ -67,6 +68,19 @@ def test_compute_and_pipeline_sections(tiny_report):
     assert ref["max_abs_difference"] < 1e-3
     assert [r["method"] for r in ref["rows"]] == ["numpy loops", "numpy im2col", "keras Conv2D"]
     assert all(p["per_s"] > 0 for p in results["pipeline"]["generators"] + results["pipeline"]["feeding"])
+
+
+def test_pretrained_section_measures_the_imagenet_model(tiny_report):
+    """Latencies are recorded, never asserted: the section must run and describe the right model."""
+    _, results, report = tiny_report
+    pre = results["pretrained"]
+    assert pre["params_trainable"] == 4_652_008 and pre["input"] == [224, 224, 3]
+    assert pre["top1"]["index"] in range(281, 286)  # Chelsea is a cat: the timed model is the real one
+    assert [r["method"] for r in pre["latency"]] == ["predict_on_batch", "model(x, training=False)"]
+    assert all(r["median_ms"] > 0 and len(r["times_ms"]) == r["calls"] for r in pre["latency"])
+    assert pre["best_median_ms"] == min(r["median_ms"] for r in pre["latency"])
+    assert pre["meets_target"] == (pre["best_median_ms"] < pre["target_ms"]) and pre["target_ms"] == 100
+    assert f"Target < 100 ms per photo: {'met' if pre['meets_target'] else 'NOT met'}" in report
 
 
 def test_report_says_when_pytorch_is_not_installed(monkeypatch, tiny_report):
