@@ -98,6 +98,12 @@ def test_backbone_marks_p1_to_p5_and_ends_at_the_1280_channel_features():
     assert backbone.output_shape == (None, 2, 3, 1280)
 
 
+def test_random_weights_take_any_image_size_and_channel_count():
+    """Trained from scratch it is a backbone like the others: e.g. 16x16 grey images."""
+    model = create_model("efficientnet_lite0", num_classes=6, input_shape=(16, 16, 1))
+    assert tuple(model(np.zeros((2, 16, 16, 1), np.float32), training=False).shape) == (2, 6)
+
+
 def test_imagenet_backbone_takes_any_size_of_at_least_32():
     backbone = create_model("efficientnet_lite0", weights="imagenet", include_top=False, input_shape=(None, None, 3))
     for size in [(32, 32), (100, 75)]:
@@ -189,7 +195,8 @@ def test_features_equal_the_pytorch_reference_on_a_real_photo(torch_reference):
     (dict(weights=True), r"weights must be None .* received True"),
     (dict(weights="imagenet", input_shape=(224, 224, 1)), r"needs RGB images: input_shape must be \(height, width, 3\); received input_shape=\(224, 224, 1\)"),
     (dict(weights="imagenet", input_shape=(256, 256, 3)), r"expects input_shape=\(224, 224, 3\).*received input_shape=\(256, 256, 3\)"),
-    (dict(input_shape=(16, 224, 3)), r"input_shape height must be at least 32 .* received input_shape=\(16, 224, 3\)"),
+    (dict(weights="imagenet", include_top=False, input_shape=(16, 224, 3)),
+     r"input_shape height must be at least 32 or None; received input_shape=\(16, 224, 3\)"),
     (dict(include_top="no"), r"include_top must be True or False; received 'no'"),
     (dict(drop_path_rate=1.5), r"drop_path_rate must be a number in \[0, 1\); received 1.5"),
 ])

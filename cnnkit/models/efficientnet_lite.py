@@ -80,17 +80,17 @@ def _check_arguments(weights, include_top, num_classes, input_shape) -> None:
         raise ValueError(f"weights must be None (random initialisation) or 'imagenet'; received {weights!r}.")
     if not isinstance(include_top, bool):
         raise ValueError(f"include_top must be True or False; received {include_top!r}.")
-    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
-    if shape is not None and len(shape) == 3:
-        for side, size in zip(("height", "width"), shape[:2]):
-            if isinstance(size, int) and not isinstance(size, bool) and size < MIN_SIZE:
-                raise ValueError(f"input_shape {side} must be at least {MIN_SIZE} (or None: any size); "
-                                 f"received input_shape={input_shape!r}.")
     if weights != "imagenet":
-        return
+        return  # random weights: any (height, width, channels), as every cnnkit backbone
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
     if shape is None or len(shape) != 3 or shape[-1] != 3:
         raise ValueError(f"weights='imagenet' needs RGB images: input_shape must be (height, width, 3); "
                          f"received input_shape={input_shape!r}.")
+    for side, size in zip(("height", "width"), shape[:2]):
+        if isinstance(size, int) and not isinstance(size, bool) and size < MIN_SIZE:
+            raise ValueError(f"weights='imagenet' needs images of at least {MIN_SIZE}x{MIN_SIZE} (the features "
+                             f"are 1/32 of the input): input_shape {side} must be at least {MIN_SIZE} or None; "
+                             f"received input_shape={input_shape!r}.")
     if include_top:
         if num_classes != IMAGENET_CLASSES:
             raise ValueError(
@@ -115,8 +115,9 @@ def efficientnet_lite0(num_classes=IMAGENET_CLASSES, input_shape=(IMAGENET_SIZE,
         num_classes: size of the output (logits); 1000 with ``weights="imagenet"``
             and ``include_top=True``.
         input_shape: ``(height, width, channels)`` of float images in ``[0, 1]``;
-            height and width at least 32, or ``None`` (any size). ImageNet weights
-            need 3 channels, and ``(224, 224, 3)`` with the classifier on top.
+            height and width may be ``None`` (any size). ImageNet weights need 3
+            channels and sides of at least 32, and ``(224, 224, 3)`` with the
+            classifier on top.
         include_top: add the classifier (pooling, dropout, dense). Without it the
             model ends at the pretrained 1x1 convolution to 1280 channels, stride 32,
             the features to pool for transfer learning (as ``keras.applications``'
