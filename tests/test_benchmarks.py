@@ -101,3 +101,36 @@ def test_arguments():
     assert bench.parse_args(["--tiny", "--notebooks", "full"]).notebooks == "full"
     with pytest.raises(SystemExit):
         bench.parse_args(["--quick", "--tiny"])
+
+
+def _cpuinfo(vendor: str, family: int, flags: str, mhz: float = 2600.0) -> str:
+    return (f"processor : 0\nvendor_id : {vendor}\ncpu family : {family}\nmodel : 17\nmodel name : test CPU\n"
+            f"cpu MHz : {mhz}\nflags : fpu sse sse2 {flags}\n\nprocessor : 1\nvendor_id : other\n")
+
+
+@pytest.mark.parametrize("vendor, family, flags, per_cycle", [
+    ("AuthenticAMD", 25, "avx avx2 fma avx512f", 32),   # Zen 4: AVX-512 on 256-bit pipes
+    ("AuthenticAMD", 26, "avx avx2 fma avx512f", 64),   # Zen 5: full 512-bit pipes
+    ("GenuineIntel", 6, "avx avx2 fma avx512f", 64),
+    ("GenuineIntel", 6, "avx avx2 fma", 32),
+    ("GenuineIntel", 6, "avx", 16),
+    ("GenuineIntel", 6, "", 8),
+])
+def test_theoretical_peak_is_cores_times_flops_per_cycle_times_clock(vendor, family, flags, per_cycle):
+    from benchmarks import compute
+
+    peak = compute.cpu_peak(_cpuinfo(vendor, family, flags), cores=2)
+    assert peak["flops_per_cycle"] == per_cycle and peak["family"] == family
+    if not compute.Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq").exists():
+        assert peak["clock_ghz"] == pytest.approx(2.6)
+    assert peak["peak_gflops"] == pytest.approx(2 * per_cycle * peak["clock_ghz"], abs=0.05)
+
+
+def test_efficiencies_are_quoted_against_a_possible_peak(tiny_report):
+    _, results, report = tiny_report
+    mm = results["matmul"]
+    theoretical = mm["theoretical"]["peak_gflops"]
+    assert "Theoretical float32 peak" in report and "cores busy" in report
+    if theoretical:  # Linux: the peak the % columns use never exceeds what the hardware can do
+        assert mm["peak_gflops"] <= theoretical
+        assert mm["above_theoretical"] == (mm["measured_peak_gflops"] > theoretical)
