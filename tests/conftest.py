@@ -8,7 +8,9 @@ the reason, and is skipped with that reason elsewhere::
     def test_saved_model(): ...
 """
 
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import keras
@@ -24,9 +26,13 @@ BACKENDS = ("tensorflow", "jax", "torch")
 def pytest_configure(config):
     # The unit tests run with the settings a notebook's setup cell makes (on JAX: random
     # initialisers that compile fast on one device), without seeding or printing.
+    # On JAX, compiled programs are kept in a cache of this session only: the many tests that build
+    # the same model again (one per property checked) then skip most of its compilation.
     from cnnkit import device
 
-    device.setup(seed=None, distribute=False, verbose=False)
+    cache = tempfile.mkdtemp(prefix="cnnkit-test-jax-cache-")
+    config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
+    device.setup(seed=None, distribute=False, verbose=False, compile_cache=cache)
 
 
 def pytest_report_header(config):

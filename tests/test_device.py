@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -133,3 +135,28 @@ def test_setup_on_one_jax_device_uses_the_fast_compiling_random_generator():
         np.testing.assert_array_equal(first, keras.ops.convert_to_numpy(keras.layers.Dense(3).add_weight((4, 3))))
     finally:
         jax.config.update("jax_threefry_partitionable", before)
+
+
+@pytest.mark.backends("jax", reason="a JAX compilation setting")
+def test_setup_keeps_compiled_programs_on_disk_on_jax(tmp_path, monkeypatch):
+    import jax
+
+    session_cache = jax.config.jax_compilation_cache_dir  # set by tests/conftest.py
+    try:
+        run = device.setup(seed=None, verbose=False, compile_cache=tmp_path)
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path)
+        assert any(f"Compilation cache: {tmp_path}" in m for m in run.messages)
+        monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path / "from_env"))
+        device.setup(seed=None, verbose=False)  # "auto": the environment variable wins
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "from_env")
+    finally:
+        jax.config.update("jax_compilation_cache_dir", session_cache)
+    # Programs land in the session's cache as they compile, whatever their compile time.
+    jax.jit(lambda x: x * 3.0 + 1.0)(np.ones(7, np.float32))
+    assert any(Path(session_cache).iterdir())
+
+
+@pytest.mark.parametrize("bad", [3, True, None, ["dir"]])
+def test_setup_refuses_a_compile_cache_that_is_not_a_path(bad):
+    with pytest.raises(ValueError, match=r"compile_cache must be 'auto', False or a directory path; received"):
+        device.setup(seed=None, verbose=False, compile_cache=bad)
