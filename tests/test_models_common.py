@@ -49,7 +49,7 @@ def test_build_backbone_by_name():
     backbone = common.build_backbone("resnet_small", (32, 32, 3), {"width_multiplier": 0.5})
     assert {"P2", "P3", "P4", "P5"} <= set(pyramid_outputs(backbone))
     with pytest.raises(ValueError, match=r"backbone must be the name of a registered backbone, one of "
-                                         r"\['efficientnet_small', .*\]; received 'lenet5'"):
+                                         r"\[.*'efficientnet_small', .*\]; received 'lenet5'"):
         common.build_backbone("lenet5", (32, 32, 3))
     with pytest.raises(TypeError, match=r"backbone_kwargs must be a dict of builder arguments or None"):
         common.build_backbone("resnet_small", (32, 32, 3), [1])
