@@ -151,8 +151,11 @@ def test_setup_keeps_compiled_programs_on_disk_on_jax(tmp_path, monkeypatch):
         assert jax.config.jax_compilation_cache_dir == str(tmp_path / "from_env")
     finally:
         jax.config.update("jax_compilation_cache_dir", session_cache)
-    # Programs land in the session's cache as they compile, whatever their compile time.
-    jax.jit(lambda x: x * 3.0 + 1.0)(np.ones(7, np.float32))
+    # Programs that take a while to compile land in the session's cache (a model step does).
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3), keras.layers.Flatten(),
+                              keras.layers.Dense(2)])
+    model.compile("adam", "mse")
+    model.train_on_batch(np.ones((2, 8, 8, 1), np.float32), np.ones((2, 2), np.float32))
     assert any(Path(session_cache).iterdir())
 
 
