@@ -82,3 +82,11 @@ def test_summary_counts_come_from_the_junit_report(tmp_path):
 def test_runs_cover_every_backend():
     assert {r.backend for r in run_tests.RUNS} == {"tensorflow", "jax", "torch"}
     assert all("tests" in r.paths for r in run_tests.RUNS)
+
+
+def test_every_backend_runs_the_notebooks_and_solutions_on_each_backend(capsys):
+    assert run_tests.main(["--list", "--every-backend"]) == 0
+    assert capsys.readouterr().out.split("\n")[:3] == [
+        f"{backend}: tests + notebooks + solutions" for backend in ("tensorflow", "jax", "torch")]
+    assert run_tests.main(["--list", "--every-backend", "--backend", "jax"]) == 0
+    assert capsys.readouterr().out.strip() == "jax: tests + notebooks + solutions"

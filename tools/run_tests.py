@@ -4,12 +4,16 @@ This is the test command README prints and CI runs (``.ci/run``)::
 
     python tools/run_tests.py                 # every run below, then a summary
     python tools/run_tests.py --list          # print the runs without starting them
+    python tools/run_tests.py --every-backend # notebooks and solutions on JAX and PyTorch too (long)
 
 Each run is one ``pytest`` process with ``KERAS_BACKEND`` set (the backend is
 chosen when Keras is first imported, so it cannot change inside one process):
 
 * TensorFlow: the unit tests, the course notebooks and their worked solutions;
-* JAX and PyTorch: the unit tests.
+* JAX and PyTorch: the unit tests (with ``--every-backend``, the notebooks and
+  solutions too: about twice as long in all, which is why CI, held to 30 minutes
+  on a 2-core CPU, runs them on TensorFlow only; README's Backends table gives
+  the times per notebook and backend).
 
 Every run is started even when an earlier one fails, so one report shows every
 failure; the exit status is non-zero when any run fails (or cannot start).
@@ -50,6 +54,7 @@ RUNS = (
     Run("jax", ("tests",)),
     Run("torch", ("tests",)),
 )
+EVERY_BACKEND = tuple(Run(r.backend, ("tests", "notebooks", "solutions")) for r in RUNS)
 
 
 @dataclass
@@ -114,9 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="print the runs and exit")
     parser.add_argument("--backend", action="append", choices=sorted({r.backend for r in RUNS}),
                         help="only the runs on this backend (repeatable)")
+    parser.add_argument("--every-backend", action="store_true",
+                        help="run the notebooks and solutions on every backend, not only TensorFlow")
     args, extra = parser.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
-    runs = [r for r in RUNS if not args.backend or r.backend in args.backend]
+    runs = [r for r in (EVERY_BACKEND if args.every_backend else RUNS) if not args.backend or r.backend in args.backend]
     if args.list:
         for run in runs:
             print(run.label)
