@@ -8,6 +8,14 @@ Commands:
 Examples:
     python -m cnnkit train simple_cnn --data digits --epochs 10
     python -m cnnkit evaluate runs/simple_cnn_digits.keras --data digits
+
+Every argument is checked before any data is loaded or any epoch is trained
+(the same checks as the Python API, :mod:`cnnkit._validate`), including where
+the model will be saved: a ``.keras`` path in a writable folder, and no existing
+file unless ``--overwrite``. The model is saved atomically
+(:func:`cnnkit.export.save_keras`), so a failed save never leaves a corrupt
+file where a good model was, and a model whose training diverged to NaN is not
+saved at all.
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from cnnkit import _validate as V
 
 # The image-classification datasets `train` and `evaluate` accept, and the image size each
 # offline one is resized to unless --image-size says otherwise (the online ones come as they are).
@@ -46,22 +56,69 @@ def _load_data(name: str, image_size):
     from cnnkit import data
 
     if name in DEFAULT_IMAGE_SIZE:
-        return data.load_dataset(name, image_size=image_size or DEFAULT_IMAGE_SIZE[name])
+        return data.load_dataset(name, image_size=DEFAULT_IMAGE_SIZE[name] if image_size is None else image_size)
     return data.load_dataset(name)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _start_backend() -> None:
+    """Create the first tensor with C-level stderr silenced.
+
+    On a machine without a GPU, TensorFlow's runtime logs "E0000 ... failed call to
+    cuInit" from C++ the first time it starts (at the first tensor, not at import);
+    nothing is wrong, so the CLI's output should not show it.
+    """
+    import keras
+
+    from cnnkit._native_logs import quiet_native_stderr
+
+    with quiet_native_stderr():
+        keras.ops.convert_to_tensor(0.0)
+
+
+def _check_train_args(args: argparse.Namespace) -> Path:
+    """Every ``train`` argument checked before any work; returns the output path. Raises ``ValueError``."""
     if args.model not in _classifiers():
-        return _fail(f"unknown model {args.model!r}; valid models: {', '.join(_classifiers())}")
+        raise ValueError(f"unknown model {args.model!r}; valid models: {', '.join(_classifiers())}")
     if args.data not in DATASETS:
-        return _fail(f"unknown dataset {args.data!r}; valid datasets: {', '.join(DATASETS)}")
-    if args.epochs < 1:
-        return _fail(f"--epochs must be a positive integer; received {args.epochs}")
+        raise ValueError(f"unknown dataset {args.data!r}; valid datasets: {', '.join(DATASETS)}")
+    V.positive_int(args.epochs, "--epochs")
+    V.positive_int(args.batch_size, "--batch-size")
+    V.positive_float(args.learning_rate, "--learning-rate")
+    if args.patience is not None:  # None (not given) never stops early
+        V.non_negative_int(args.patience, "--patience")
+    if args.image_size is not None:  # None (not given): the dataset's default size
+        V.positive_int(args.image_size, "--image-size")
+    V.non_negative_int(args.seed, "--seed")
+    output = args.output or f"runs/{args.model}_{args.data}.keras"
+    try:
+        return V.output_file(output, "--output", ".keras", overwrite=args.overwrite)
+    except ValueError as error:  # the flag's name, not the Python argument's
+        raise type(error)(str(error).replace("(pass overwrite", "(pass --overwrite")) from None
+
+
+def _diverged(model, history) -> str | None:
+    """Why a trained model is not worth saving (NaN or infinite loss or weights), or ``None``."""
+    import numpy as np
+
+    losses = history.history.get("loss", [])
+    if losses and not np.isfinite(losses[-1]):
+        return f"loss {losses[-1]} in epoch {len(losses)}"
+    if not all(np.isfinite(np.asarray(w)).all() for w in model.get_weights()):
+        return "NaN or infinite weights"
+    return None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    try:
+        output = _check_train_args(args)
+    except ValueError as error:
+        return _fail(str(error).removesuffix("."))
 
     import keras
 
-    from cnnkit import create_model, train
+    from cnnkit import create_model, export, train
 
+    _start_backend()
     keras.utils.set_random_seed(args.seed)
     dataset = _load_data(args.data, args.image_size)
     print(f"data: {dataset!r}")
@@ -73,14 +130,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, early_stopping_patience=args.patience,
         verbose=1 if sys.stdout.isatty() else 2,
     )
+    reason = _diverged(model, history)
+    if reason is not None:
+        print(f"error: training diverged ({reason}); the model was not saved. Try a smaller --learning-rate "
+              f"(received {args.learning_rate:g}).", file=sys.stderr)
+        return 1
     result = train.evaluate(model, dataset.x_test, dataset.y_test, class_names=dataset.class_names)
     print(f"test accuracy: {result.accuracy:.4f} ({int((result.y_true == result.y_pred).sum())}/{len(result.y_true)}) "
           f"after {history.epochs} epochs in {history.seconds:.1f} s")
-    output = Path(args.output or f"runs/{args.model}_{args.data}.keras")
-    if output.suffix != ".keras":
-        return _fail(f"--output must end in .keras; received {str(output)!r}")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    model.save(output)
+    try:
+        export.save_keras(model, output)
+    except OSError as error:
+        state = "is unchanged" if output.exists() else "was not created"
+        print(f"error: could not save the model to {str(output)!r} ({error}); {str(output)!r} {state}.",
+              file=sys.stderr)
+        return 1
     print(f"saved: {output}")
     return 0
 
@@ -91,12 +155,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return _fail(f"no such model file: {str(path)!r}")
     if args.data not in DATASETS:
         return _fail(f"unknown dataset {args.data!r}; valid datasets: {', '.join(DATASETS)}")
+    try:
+        if args.image_size is not None:
+            V.positive_int(args.image_size, "--image-size")
+    except ValueError as error:
+        return _fail(str(error).removesuffix("."))
 
     import keras
 
     import cnnkit  # noqa: F401  (registers cnnkit's layers so the file loads)
     from cnnkit import train
 
+    _start_backend()
     model = keras.models.load_model(path)
     height, width, channels = model.input_shape[1:]
     if args.image_size is not None and args.image_size != height:
@@ -126,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--patience", type=int, default=None, help="early-stopping patience (default: none)")
     fit.add_argument("--image-size", type=int, default=None, help="resize images to this size (digits, shapes)")
     fit.add_argument("--seed", type=int, default=0)
-    fit.add_argument("--output", default=None, help="where to save (default: runs/MODEL_DATA.keras)")
+    fit.add_argument("--output", default=None, help="where to save, a .keras path (default: runs/MODEL_DATA.keras)")
+    fit.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     fit.set_defaults(func=cmd_train)
 
     ev = commands.add_parser("evaluate", help="evaluate a saved .keras classifier on a test split")

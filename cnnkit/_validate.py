@@ -35,7 +35,9 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -532,37 +534,99 @@ def finite_array(value, name: str, dtype=np.float32, ndim: int | Sequence[int] |
     return array
 
 
+def value_range(value, name: str) -> tuple[float, float]:
+    """The smallest and largest value of a numeric array, refusing NaN and infinity, without copying it.
+
+    ``min`` and ``max`` propagate NaN and reach an infinity, so two reductions
+    find every non-finite value of a large image set at no memory cost (where
+    ``np.isfinite`` would allocate a mask as large as the data).
+
+    Example:
+        >>> value_range(np.array([[0.0, 0.5], [1.0, 0.25]]), "images")
+        (0.0, 1.0)
+    """
+    array = np.asarray(value)
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or np.iscomplexobj(array):
+        raise ArgumentTypeError(f"{name} must be an array of real numbers; received {describe(array)}.")
+    if array.size == 0:
+        return 0.0, 0.0
+    low, high = float(array.min()), float(array.max())
+    if not (math.isfinite(low) and math.isfinite(high)):
+        bad = int(array.size - np.count_nonzero(np.isfinite(array)))  # only on the way to an error
+        raise ValueError(f"{name} must contain finite numbers only; received {bad} NaN or infinite values in "
+                         f"{describe(array)}.")
+    return low, high
+
+
+def _refuse_0_255(raw: np.ndarray, name: str, low: float, high: float) -> None:
+    """The "divide by 255" refusal shared by :func:`images_in_unit_range` and :func:`model_inputs`."""
+    if np.issubdtype(raw.dtype, np.integer) and high > 1:
+        raise ValueError(f"{name} must be float images in [0, 1]; received {describe(raw)} with values up to "
+                         f"{high:g}: 0-255 data, divide it by 255 first (x.astype('float32') / 255).")
+    if low >= 0 and high > 1:
+        raise ValueError(f"{name} must be images with values in [0, 1]; received values from {low:g} to "
+                         f"{high:g} (0-255 data? divide it by 255 first).")
+
+
 def images_in_unit_range(value, name: str = "images", ndim: int | Sequence[int] | None = None) -> np.ndarray:
     """Float32 images with values in ``[0, 1]``, the convention of every cnnkit model and plot.
 
     Integer images (``uint8``, 0-255) and float images with values above 1 get
-    a message that says what to do: divide by 255.
+    a message that says what to do: divide by 255. NaN and infinity are
+    refused. The check costs two reductions (:func:`value_range`); float32
+    input is returned without a copy.
 
     Example:
         >>> images_in_unit_range(np.full((1, 2, 2, 1), 0.5)).max()
         np.float32(0.5)
     """
     raw = np.asarray(value)
-    array = finite_array(raw, name, np.float32, ndim)
-    if array.size == 0:
-        return array
-    low, high = float(array.min()), float(array.max())
-    if np.issubdtype(raw.dtype, np.integer) and high > 1:
-        raise ValueError(f"{name} must be float images in [0, 1]; received {describe(raw)} with values up to "
-                         f"{high:g}: 0-255 data, divide it by 255 first (x.astype('float32') / 255).")
-    if low < 0 or high > 1:
-        hint = " (0-255 data? divide it by 255 first)" if high > 1 and low >= 0 else ""
+    allowed = (ndim,) if isinstance(ndim, int) else ndim
+    if allowed is not None and raw.ndim not in tuple(allowed):
+        axes = " or ".join(str(a) for a in allowed)
+        raise ValueError(f"{name} must be an array with {axes} axes; received {describe(raw)}.")
+    low, high = value_range(raw, name)
+    _refuse_0_255(raw, name, low, high)
+    if low < 0:
         raise ValueError(f"{name} must be images with values in [0, 1]; received values from {low:g} to "
-                         f"{high:g}{hint}.")
-    return array
+                         f"{high:g}.")
+    return raw.astype(np.float32, copy=False)
 
 
-def class_ids(labels, num_classes: int, name: str = "labels") -> np.ndarray:
+def model_inputs(value, name: str = "x"):
+    """Inputs for a model: finite numbers, and never 0-255 images; returned unchanged.
+
+    What a model accepts depends on the model (log-mel spectrograms are negative,
+    token ids are integers), so only what can only be a mistake is refused:
+    NaN or infinity anywhere, and image batches (4 axes ``(N, H, W, C)`` or 5
+    ``(N, T, H, W, C)``) that hold integers above 1 or non-negative floats above 1,
+    the 0-255 range every cnnkit model and data set leaves behind (their images are
+    in ``[0, 1]``). Signed inputs (standardised images, spectrograms) pass.
+    Anything that is not an array (a ``tf.data.Dataset``, a dict) is returned as is.
+
+    Example:
+        >>> model_inputs(np.full((2, 4, 4, 1), 0.5)).shape
+        (2, 4, 4, 1)
+    """
+    if not (isinstance(value, np.ndarray) or (hasattr(value, "shape") and hasattr(value, "dtype"))):
+        return value
+    raw = np.asarray(value)
+    if not np.issubdtype(raw.dtype, np.number):
+        return value
+    low, high = value_range(raw, name)
+    if raw.ndim in (4, 5):
+        _refuse_0_255(raw, name, low, high)
+    return value
+
+
+def class_ids(labels, num_classes: int, name: str = "labels", whole_floats: bool = False) -> np.ndarray:
     """Integer class ids in ``[0, num_classes)`` (labels, masks, predicted classes), as ``int64``, any shape.
 
     The array must have an integer dtype: float "labels" are most often logits
     or probabilities that still need an ``argmax``, so they are refused with a
-    message saying so.
+    message saying so. With ``whole_floats=True`` (labels on their way into
+    ``model.fit``, which accepts ``3.0``) floats are accepted when every one is a
+    whole number; ``3.9`` is refused, never truncated to 3.
 
     Example:
         >>> class_ids([0, 2, 1], 3).tolist()
@@ -571,10 +635,48 @@ def class_ids(labels, num_classes: int, name: str = "labels") -> np.ndarray:
     num_classes = positive_int(num_classes, "num_classes")
     array = np.asarray(labels)
     expected = f"integer class ids in [0, {num_classes - 1}]"
-    if not np.issubdtype(array.dtype, np.integer):
-        hint = " (scores? take the argmax over the class axis first)" if np.issubdtype(array.dtype, np.floating) else ""
+    floats = np.issubdtype(array.dtype, np.floating)
+    if floats and whole_floats:
+        value_range(array, name)  # NaN and infinity are no class
+        fractional = array[array != np.round(array)]
+        if fractional.size:
+            raise ValueError(f"{name} must be {expected} (whole numbers); received {describe(array)} with "
+                             f"{fractional.size} fractional values such as {float(fractional[0]):g}.")
+    elif not np.issubdtype(array.dtype, np.integer):
+        hint = " (scores? take the argmax over the class axis first)" if floats else ""
         raise ArgumentTypeError(f"{name} must be {expected}; received {describe(array)}{hint}.")
     array = array.astype(np.int64)
     if array.size and (array.min() < 0 or array.max() >= num_classes):
         raise ValueError(f"{name} must be {expected}; received values from {array.min()} to {array.max()}.")
     return array
+
+
+# ---------------------------------------------------------------- files
+
+
+def output_file(value, name: str, suffix: str, overwrite: bool = False) -> Path:
+    """A path a file can be written to, checked before the work that produces the file.
+
+    Refused: a wrong suffix, a path that is a folder, an existing file unless
+    ``overwrite``, and a folder that cannot be written (the nearest existing
+    parent must be a writable folder; missing folders are created by the writer).
+
+    Example:
+        >>> output_file("runs/model.keras", "output", ".keras").name
+        'model.keras'
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        fail(name, f"a path ending in {suffix}", value, wrong_type=True)
+    path = Path(value)
+    if path.suffix != suffix:
+        fail(name, f"a path ending in {suffix}", str(path))
+    if path.is_dir():
+        fail(name, f"a file path ending in {suffix}, not a folder", str(path))
+    if path.exists() and not overwrite:
+        fail(name, "a path where no file exists yet (pass overwrite to replace it)", str(path))
+    parent = path.parent.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        fail(name, f"a path in a writable folder ({str(parent)!r} is not writable)", str(path))
+    return path

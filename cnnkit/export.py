@@ -120,13 +120,30 @@ def save_keras(model, path) -> Path:
     This is the format to keep training later or to share with Keras users;
     load it back with ``keras.models.load_model(path)``.
 
+    The file is written atomically: Keras writes a temporary file in the same
+    folder, which then replaces ``path`` in one ``os.replace``. A save that fails
+    half-way (a full disk, an interrupted process) leaves ``path`` as it was,
+    an earlier good model included, and removes the temporary file.
+
     Example:
         >>> save_keras(model, "audio.keras")          # doctest: +SKIP
     """
+    import secrets
+
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"path must end with '.keras'; received {str(path)!r}.")
-    model.save(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A fresh hidden name next to the target (same file system, so os.replace is atomic); Keras creates
+    # it with the usual permissions, which mkstemp's 0600 would not give.
+    temporary = path.parent / f".{path.stem}.{secrets.token_hex(4)}.partial.keras"
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
     return path
 
 

@@ -42,6 +42,23 @@ def test_keras_file_round_trip(model_and_data, tmp_path):
     np.testing.assert_array_equal(keras_outputs(loaded, x[:16]), keras_outputs(model, x[:16]))
 
 
+def test_keras_save_is_atomic_a_failed_save_keeps_the_old_file(model_and_data, tmp_path, monkeypatch):
+    model, x, _ = model_and_data
+    path = export.save_keras(model, tmp_path / "m.keras")
+    good = path.read_bytes()
+
+    def save_onto_a_full_disk(self, filepath, *args, **kwargs):
+        with open(filepath, "wb") as file:  # half a file, then the disk is full
+            file.write(good[:100])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", save_onto_a_full_disk)
+    with pytest.raises(OSError, match="No space left on device"):
+        export.save_keras(model, path)
+    assert path.read_bytes() == good  # the good model is still there, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["m.keras"]  # and the half-written file is gone
+
+
 @pytest.mark.backends("tensorflow", "jax", reason="Keras exports a SavedModel from TensorFlow or JAX (jax2tf)")
 def test_saved_model_round_trip(model_and_data, tmp_path):
     model, x, _ = model_and_data

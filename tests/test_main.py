@@ -36,10 +36,13 @@ def test_train_then_evaluate_digits(tmp_path):
     accuracy = float(out.split("test accuracy: ")[1].split()[0])
     assert 0.2 < accuracy <= 1.0  # two epochs on 8x8 digits: far above chance (0.1)
     assert path.is_file() and f"saved: {path}" in out
+    # TensorFlow's C++ start-up line ("E0000 ... failed call to cuInit" without a GPU) stays out of the output.
+    assert "E0000" not in result.stderr and "cuInit" not in result.stderr, result.stderr[-2000:]
 
     evaluated = run_cli("evaluate", str(path), "--data", "digits")
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert "precision" in evaluated.stdout
+    assert "E0000" not in evaluated.stderr and "cuInit" not in evaluated.stderr, evaluated.stderr[-2000:]
     # The saved model scores exactly what training reported on the same test split.
     assert float(evaluated.stdout.split("test accuracy: ")[1].split()[0]) == accuracy
 
@@ -74,3 +77,93 @@ def test_evaluate_a_missing_file(capsys):
 def test_bad_epochs(capsys):
     assert cli.main(["train", "simple_cnn", "--epochs", "0"]) != 0
     assert capsys.readouterr().err.strip() == "error: --epochs must be a positive integer; received 0"
+
+
+# ---------------------------------------------------------------- nothing is trained in vain, nothing is lost
+
+TINY = ["train", "simple_cnn", "--data", "digits", "--epochs", "1", "--image-size", "8"]
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fail the test if the CLI starts loading data (the first expensive step) before refusing an argument."""
+    def load_data(*args, **kwargs):
+        raise AssertionError("the CLI loaded data before refusing a bad argument")
+
+    monkeypatch.setattr(cli, "_load_data", load_data)
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--learning-rate", "nan", "--learning-rate must be a positive number; received nan"),
+    ("--learning-rate", "inf", "--learning-rate must be a positive number; received inf"),
+    ("--learning-rate", "-1", "--learning-rate must be a positive number; received -1.0"),
+    ("--patience", "-1", "--patience must be a non-negative integer; received -1"),
+    ("--image-size", "0", "--image-size must be a positive integer; received 0"),
+    ("--batch-size", "0", "--batch-size must be a positive integer; received 0"),
+    ("--seed", "-3", "--seed must be a non-negative integer; received -3"),
+    ("--output", "model.h5", "--output must be a path ending in .keras; received 'model.h5'"),
+])
+def test_bad_arguments_are_refused_before_any_work(flag, value, message, no_work, capsys):
+    assert cli.main([*TINY, flag, value]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+
+
+def test_an_existing_output_is_refused_before_training_unless_overwrite(tmp_path, no_work, capsys):
+    existing = tmp_path / "good.keras"
+    existing.write_bytes(b"a good model")
+    assert cli.main([*TINY, "--output", str(existing)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --output must be a path where no file exists yet (pass --overwrite to replace it)")
+    assert existing.read_bytes() == b"a good model"
+
+
+def test_an_output_in_a_folder_that_cannot_be_written_is_refused_before_training(tmp_path, no_work, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    assert cli.main([*TINY, "--output", str(a_file / "m.keras")]) == 2
+    assert "--output must be a path in a writable folder" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_a_bad_image_size_before_loading(tmp_path, capsys):
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"x")
+    assert cli.main(["evaluate", str(model), "--image-size", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --image-size must be a positive integer; received 0"
+
+
+def test_a_failed_save_leaves_the_existing_model_untouched(tmp_path, monkeypatch, capsys):
+    import keras
+
+    existing = tmp_path / "good.keras"
+    existing.write_bytes(b"a good model")
+
+    def save_onto_a_full_disk(self, filepath, *args, **kwargs):
+        with open(filepath, "wb") as file:  # half a file, then the disk is full
+            file.write(b"PK half a zip")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", save_onto_a_full_disk)
+    assert cli.main([*TINY, "--output", str(existing), "--overwrite"]) == 1
+    err = capsys.readouterr().err
+    assert "could not save the model" in err and "No space left on device" in err and "unchanged" in err
+    assert existing.read_bytes() == b"a good model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.keras"]  # no temporary file left behind
+
+
+def test_overwrite_replaces_an_existing_model(tmp_path, capsys):
+    existing = tmp_path / "old.keras"
+    existing.write_bytes(b"an old model")
+    assert cli.main([*TINY, "--output", str(existing), "--overwrite"]) == 0
+    import keras
+
+    assert keras.models.load_model(existing).input_shape == (None, 8, 8, 1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.keras"]
+
+
+def test_a_nan_model_is_not_saved(tmp_path, capsys):
+    output = tmp_path / "nan.keras"
+    assert cli.main([*TINY, "--learning-rate", "1e30", "--output", str(output)]) == 1  # diverges to NaN in one epoch
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: training diverged (loss nan")
+    assert "not saved" in err and "--learning-rate" in err
+    assert not output.exists()

@@ -228,3 +228,76 @@ def test_shapes_of_every_backend_count_as_sequences():
     assert V.positive_ints(keras.ops.zeros((2, 3)).shape, "shape") == (2, 3)
     for not_a_sequence in ("ab", {1: 2}, {1, 2}, 3, np.zeros((2, 2))):
         assert V.as_sequence(not_a_sequence) is None
+
+
+def test_value_range_finds_nan_and_infinity_without_a_mask():
+    assert V.value_range(np.array([[0.0, 0.5], [1.0, 0.25]]), "x") == (0.0, 1.0)
+    assert V.value_range(np.zeros((0, 3)), "x") == (0.0, 0.0)
+    for bad in (np.nan, np.inf, -np.inf):
+        with pytest.raises(ValueError, match=r"x must contain finite numbers only; received 1 NaN or infinite"):
+            V.value_range(np.array([0.0, bad, 1.0]), "x")
+    with pytest.raises(TypeError, match=r"x must be an array of real numbers"):
+        V.value_range(np.array(["a"]), "x")
+
+
+def test_images_in_unit_range_refuses_nan_and_returns_float32_without_a_copy():
+    images = np.full((2, 4, 4, 1), 0.5, dtype=np.float32)
+    assert V.images_in_unit_range(images) is images
+    images[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"images must contain finite numbers only; received 1 NaN"):
+        V.images_in_unit_range(images)
+
+
+def test_model_inputs_refuses_0_255_images_and_nan_but_not_signed_inputs():
+    spectrograms = np.random.default_rng(0).normal(-4, 2, (3, 8, 8, 1)).astype(np.float32)  # log-mel: negative
+    assert V.model_inputs(spectrograms) is spectrograms
+    tokens = np.arange(12).reshape(3, 4)  # token ids: integers above 1, but not images
+    assert V.model_inputs(tokens) is tokens
+    assert V.model_inputs("a dataset") == "a dataset"
+    with pytest.raises(ValueError, match=r"x must be float images in \[0, 1\]; received an array of shape "
+                                         r"\(2, 4, 4, 3\) and dtype uint8 with values up to 255.*divide it by 255"):
+        V.model_inputs(np.full((2, 4, 4, 3), 255, np.uint8))
+    with pytest.raises(ValueError, match=r"values from 0 to 255 \(0-255 data\? divide it by 255 first"):
+        V.model_inputs(np.linspace(0, 255, 2 * 2 * 2 * 1 * 4).reshape(2, 4, 2, 1, 2).astype(np.float32))
+    with pytest.raises(ValueError, match=r"x must contain finite numbers only"):
+        V.model_inputs(np.array([[np.nan, 1.0]]))
+
+
+def test_class_ids_accepts_whole_floats_only_when_asked_and_never_truncates():
+    assert V.class_ids(np.array([0.0, 2.0]), 3, "y", whole_floats=True).tolist() == [0, 2]
+    with pytest.raises(ValueError, match=r"y must be integer class ids in \[0, 2\] \(whole numbers\); received an "
+                                         r"array of shape \(2,\) and dtype float64 with 1 fractional values such as 2\.9"):
+        V.class_ids(np.array([0.0, 2.9]), 3, "y", whole_floats=True)
+    with pytest.raises(ValueError, match=r"finite numbers only"):
+        V.class_ids(np.array([0.0, np.nan]), 3, "y", whole_floats=True)
+    with pytest.raises(ValueError, match=r"received values from 0 to 3\."):
+        V.class_ids(np.array([0.0, 3.0]), 3, "y", whole_floats=True)
+    with pytest.raises(TypeError, match=r"take the argmax"):
+        V.class_ids(np.array([0.0, 2.0]), 3, "y")
+
+
+def test_output_file(tmp_path):
+    assert V.output_file(tmp_path / "new" / "m.keras", "--output", ".keras") == tmp_path / "new" / "m.keras"
+    with pytest.raises(ValueError, match=r"--output must be a path ending in \.keras; received '.*m\.h5'\."):
+        V.output_file(tmp_path / "m.h5", "--output", ".keras")
+    existing = tmp_path / "old.keras"
+    existing.write_bytes(b"a good model")
+    with pytest.raises(ValueError, match=r"--output must be a path where no file exists yet \(pass overwrite"):
+        V.output_file(existing, "--output", ".keras")
+    assert V.output_file(existing, "--output", ".keras", overwrite=True) == existing
+    (tmp_path / "dir.keras").mkdir()
+    with pytest.raises(ValueError, match=r"not a folder"):
+        V.output_file(tmp_path / "dir.keras", "--output", ".keras")
+    with pytest.raises(TypeError, match=r"--output must be a path ending in \.keras; received 3"):
+        V.output_file(3, "--output", ".keras")
+
+
+def test_output_file_in_a_folder_that_cannot_be_written(tmp_path, monkeypatch):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    with pytest.raises(ValueError, match=r"--output must be a path in a writable folder \(.*a_file' is not writable"):
+        V.output_file(a_file / "m.keras", "--output", ".keras")
+    # A read-only folder (os.access is what the check asks; as root every folder is writable, so it is mocked)
+    monkeypatch.setattr(V.os, "access", lambda path, mode: str(path) != str(tmp_path))
+    with pytest.raises(ValueError, match=r"--output must be a path in a writable folder"):
+        V.output_file(tmp_path / "missing" / "m.keras", "--output", ".keras")
