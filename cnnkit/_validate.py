@@ -619,6 +619,29 @@ def model_inputs(value, name: str = "x"):
     return value
 
 
+def integer_array(value, name: str, what: str = "integers") -> np.ndarray:
+    """An array of whole numbers (integer dtype, or floats that are all whole, as JSON gives), as ``int64``.
+
+    Floats with a fractional part are refused, never truncated (``0.7`` is no class id 0).
+
+    Example:
+        >>> integer_array([1.0, -1.0], "classes").tolist()
+        [1, -1]
+    """
+    array = np.asarray(value)
+    if array.size == 0:
+        return array.astype(np.int64).reshape(array.shape)
+    if np.issubdtype(array.dtype, np.floating):
+        value_range(array, name)  # NaN and infinity are no whole numbers
+        fractional = array[array != np.round(array)]
+        if fractional.size:
+            raise ValueError(f"{name} must be {what} (whole numbers); received {describe(array)} with "
+                             f"{fractional.size} fractional values such as {float(fractional.flat[0]):g}.")
+    elif not (np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_):
+        raise ArgumentTypeError(f"{name} must be {what}; received {describe(array)}.")
+    return array.astype(np.int64)
+
+
 def class_ids(labels, num_classes: int, name: str = "labels", whole_floats: bool = False) -> np.ndarray:
     """Integer class ids in ``[0, num_classes)`` (labels, masks, predicted classes), as ``int64``, any shape.
 
@@ -637,11 +660,7 @@ def class_ids(labels, num_classes: int, name: str = "labels", whole_floats: bool
     expected = f"integer class ids in [0, {num_classes - 1}]"
     floats = np.issubdtype(array.dtype, np.floating)
     if floats and whole_floats:
-        value_range(array, name)  # NaN and infinity are no class
-        fractional = array[array != np.round(array)]
-        if fractional.size:
-            raise ValueError(f"{name} must be {expected} (whole numbers); received {describe(array)} with "
-                             f"{fractional.size} fractional values such as {float(fractional[0]):g}.")
+        array = integer_array(array, name, expected)
     elif not np.issubdtype(array.dtype, np.integer):
         hint = " (scores? take the argmax over the class axis first)" if floats else ""
         raise ArgumentTypeError(f"{name} must be {expected}; received {describe(array)}{hint}.")
@@ -680,3 +699,37 @@ def output_file(value, name: str, suffix: str, overwrite: bool = False) -> Path:
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         fail(name, f"a path in a writable folder ({str(parent)!r} is not writable)", str(path))
     return path
+
+
+# ---------------------------------------------------------------- boxes
+
+
+def box_targets(boxes, classes, num_classes: int, name: str = "y") -> tuple[np.ndarray, np.ndarray]:
+    """Padded detection targets: ``boxes (B, K, 4)`` ``"xyxy"`` and ``classes (B, K)`` ids, ``-1`` on padding.
+
+    Refused: NaN or infinite coordinates, inverted boxes (``x2 < x1`` or ``y2 < y1``),
+    class ids that are not whole numbers, below -1 or ``>= num_classes``, and a
+    box count that does not match the class count. Padding rows (class -1) are
+    not checked.
+
+    Example:
+        >>> b, c = box_targets([[[0, 0, 4, 4], [-1, -1, -1, -1]]], [[1, -1]], num_classes=2)
+        >>> b.shape, c.tolist()
+        ((1, 2, 4), [[1, -1]])
+    """
+    num_classes = positive_int(num_classes, "num_classes")
+    boxes = finite_array(boxes, f"{name}['boxes']", np.float32)
+    classes = integer_array(classes, f"{name}['classes']", f"class ids in [0, {num_classes - 1}] or -1 (padding)")
+    if boxes.ndim < 1 or boxes.shape[-1] != 4 or boxes.shape[:-1] != classes.shape:
+        raise ValueError(f"{name}['boxes'] must have shape (..., K, 4) with one box per class id of "
+                         f"{name}['classes']; received boxes of shape {boxes.shape} and classes of shape "
+                         f"{classes.shape}.")
+    if classes.size and (classes.min() < -1 or classes.max() >= num_classes):
+        raise ValueError(f"{name}['classes'] must be class ids in [0, {num_classes - 1}] or -1 (padding); "
+                         f"received values from {classes.min()} to {classes.max()}.")
+    real = boxes[classes >= 0]
+    inverted = (real[:, 2] < real[:, 0]) | (real[:, 3] < real[:, 1])
+    if inverted.any():
+        raise ValueError(f"{name}['boxes'] must be 'xyxy' boxes with x2 >= x1 and y2 >= y1; received "
+                         f"{int(inverted.sum())} inverted boxes such as {real[inverted][0].tolist()}.")
+    return boxes, classes

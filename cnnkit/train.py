@@ -227,12 +227,19 @@ def fit(model, x, y=None, validation_data=None, epochs: int = 10, batch_size: in
         raise ValueError("x is an array, so y (the labels) is required; received y=None.")
     if monitor != "auto":
         V.instance(monitor, "monitor", str, "'auto' or the name of a logged metric")
+    has_validation = validation_data is not None or bool(fit_kwargs.get("validation_split"))
+    if monitor != "auto" and monitor.startswith("val_") and not has_validation:
+        raise ValueError(f"monitor={monitor!r} is measured on validation data, and none was given; pass "
+                         "validation_data=(x_val, y_val) or validation_split, or monitor='loss'.")
     if not model.compiled:
         compile_model(model)
+    if is_array:
+        _check_data(model, x, y, "x", "y")
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
+        _check_data(model, validation_data[0], validation_data[1], "validation_data[0]", "validation_data[1]")
     if not is_array:
         fit_kwargs.setdefault("shuffle", False)  # a dataset shuffles itself; Keras warns otherwise
 
-    has_validation = validation_data is not None or bool(fit_kwargs.get("validation_split"))
     if monitor == "auto":
         monitor = "val_loss" if has_validation else "loss"
     patience = epochs if early_stopping_patience is None else int(early_stopping_patience)
@@ -261,6 +268,22 @@ def fit(model, x, y=None, validation_data=None, epochs: int = 10, batch_size: in
     if verbose in (1, 2):
         print(result.summary())
     return result
+
+
+def _check_data(model, x, y, x_name: str, y_name: str) -> None:
+    """Refuse what can only be a mistake before the first epoch: NaN, 0-255 images, labels that are no class id.
+
+    Inputs go through :func:`cnnkit._validate.model_inputs` (two reductions, no copy).
+    Labels are checked when the loss is sparse categorical cross-entropy, the loss
+    that reads them as class ids: whole numbers (``3.0`` is fine, ``3.9`` would be
+    truncated to 3 by Keras) below the number of model outputs.
+    """
+    V.model_inputs(x, x_name)
+    loss = getattr(model, "loss", None)
+    sparse = isinstance(loss, keras.losses.SparseCategoricalCrossentropy) or loss == "sparse_categorical_crossentropy"
+    units = _output_units(model)
+    if sparse and units is not None and (isinstance(y, np.ndarray) or keras.ops.is_tensor(y)):
+        V.class_ids(keras.ops.convert_to_numpy(y), units, y_name, whole_floats=True)
 
 
 class EpochProgress(keras.callbacks.Callback):
@@ -430,6 +453,7 @@ def evaluate(model, x, y=None, class_names=None, batch_size: int = 256, from_log
     if isinstance(x, np.ndarray) or keras.ops.is_tensor(x):
         if y is None:
             raise ValueError("x is an array, so y (the labels) is required; received y=None.")
+        V.model_inputs(x, "x")
         with quiet_tensorflow_logger():  # per-model retracing notices
             scores = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
         y_true = np.asarray(y)

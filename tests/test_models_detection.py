@@ -174,3 +174,36 @@ def test_the_detector_is_a_registered_model_on_any_backbone():
     with pytest.raises(ValueError, match=r"input_shape must be \(height, width, channels\) with positive integers; "
                                          r"received \(None, None, 3\)"):
         create_model("detector", input_shape=(None, None, 3))
+
+
+# ---------------------------------------------------------------- bad data refused before training
+
+
+@pytest.mark.parametrize("change, pattern", [
+    (lambda x, b, c: ((x * 255).astype(np.uint8), b, c), r"x must be float images in \[0, 1\].*divide it by 255"),
+    (lambda x, b, c: (np.where(np.arange(32)[None, None, :, None] == 0, np.nan, x), b, c),
+     r"x must contain finite numbers only"),
+    (lambda x, b, c: (x, np.where(np.arange(4) == 2, np.nan, b), c), r"y\['boxes'\] must contain finite numbers only"),
+    (lambda x, b, c: (x, b[..., [2, 1, 0, 3]], c), r"y\['boxes'\] must be 'xyxy' boxes with x2 >= x1"),
+    (lambda x, b, c: (x, b, np.where(c >= 0, 2, c)), r"y\['classes'\] must be class ids in \[0, 1\] or -1"),
+    (lambda x, b, c: (x, b, c[:, :1]), r"one box per class id"),
+])
+def test_fit_refuses_bad_images_and_targets_before_training(change, pattern):
+    images, boxes, classes = _toy_scene(n=4)
+    x, b, c = change(images, boxes, classes)
+    det = tiny_detector()
+    det.compile(optimizer="adam")
+    before = [w.copy() for w in det.get_weights()]
+    with pytest.raises(ValueError, match=pattern):
+        det.fit(x, {"boxes": b, "classes": c}, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=pattern.replace("x must", "validation_data\\[0\\] must").replace(
+            r"y\[", r"validation_data\[1\]\[")):
+        det.fit(images, {"boxes": boxes, "classes": classes}, validation_data=(x, {"boxes": b, "classes": c}),
+                epochs=1, verbose=0)
+    assert all(np.array_equal(u, v) for u, v in zip(before, det.get_weights()))
+
+
+def test_predict_refuses_0_255_images():
+    images, _, _ = _toy_scene(n=2)
+    with pytest.raises(ValueError, match=r"x must be float images in \[0, 1\].*divide it by 255"):
+        tiny_detector().predict((images * 255).astype(np.uint8))

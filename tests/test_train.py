@@ -234,3 +234,66 @@ def test_steps_per_execution_default_trains_the_same_weights():
         train.fit(model, x, y, epochs=2, batch_size=32, shuffle=False, verbose=0)
     for a, b in zip(fast.get_weights(), one.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- bad data refused before the first epoch
+
+
+def test_monitoring_a_validation_metric_without_validation_data_is_refused_before_training():
+    x, y = separable(32)
+    model = train.compile_model(tiny_model())
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match=r"monitor='val_loss' is measured on validation data, and none was given; "
+                                         r"pass validation_data=\(x_val, y_val\) or validation_split, or monitor='loss'"):
+        train.fit(model, x, y, epochs=2, monitor="val_loss", verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # not one step was trained
+
+
+@pytest.mark.parametrize("learning_rate", [float("nan"), float("inf"), -1.0])
+def test_compile_refuses_a_learning_rate_that_is_not_a_positive_number(learning_rate):
+    with pytest.raises(ValueError, match=r"learning_rate must be a positive number; received"):
+        train.compile_model(tiny_model(), learning_rate=learning_rate)
+
+
+def images(n=8, seed=0):
+    return np.random.default_rng(seed).random((n, 4, 4, 1), dtype=np.float32)
+
+
+def with_nan(x):
+    x = x.copy()
+    x[0, 0, 0, 0] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("x, pattern", [
+    ((images() * 255).astype(np.uint8), r"x must be float images in \[0, 1\]; received an array of shape \(8, 4, 4, 1\) "
+                                        r"and dtype uint8 .*divide it by 255"),
+    (images() * 255, r"x must be images with values in \[0, 1\]; received values from .* divide it by 255"),
+    (with_nan(images()), r"x must contain finite numbers only; received 1 NaN or infinite values"),
+])
+def test_fit_and_evaluate_refuse_0_255_and_nan_images(x, pattern):
+    y = np.arange(8) % 2
+    with pytest.raises(ValueError, match=pattern):
+        train.fit(tiny_model(), x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=pattern.replace("x must", "validation_data\\[0\\] must")):
+        train.fit(tiny_model(), images(), y, validation_data=(x, y), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=pattern):
+        train.evaluate(train.compile_model(tiny_model()), x, y)
+
+
+def test_fit_refuses_fractional_and_out_of_range_labels_but_takes_whole_floats():
+    x = images()
+    with pytest.raises(ValueError, match=r"y must be integer class ids in \[0, 1\] \(whole numbers\); received .* "
+                                         r"fractional values such as 0\.9"):
+        train.fit(tiny_model(), x, np.arange(8) % 2 + 0.9, epochs=1, verbose=0)  # 0.9 -> 0 must not happen
+    with pytest.raises(ValueError, match=r"y must be integer class ids in \[0, 1\]; received values from 0 to 2\."):
+        train.fit(tiny_model(), x, np.arange(8) % 3, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"validation_data\[1\] must be integer class ids"):
+        train.fit(tiny_model(), x, np.arange(8) % 2, validation_data=(x, np.full(8, 5)), epochs=1, verbose=0)
+    history = train.fit(tiny_model(), x, (np.arange(8) % 2).astype(np.float32), epochs=1, verbose=0)
+    assert history.epochs == 1
+
+
+def test_fit_takes_signed_inputs_such_as_spectrograms():
+    x, y = separable(32)  # normal noise, negative values: standardised images, log-mel spectrograms
+    assert train.fit(tiny_model(), x * 10 - 5, y, epochs=1, verbose=0).epochs == 1

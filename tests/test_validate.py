@@ -301,3 +301,35 @@ def test_output_file_in_a_folder_that_cannot_be_written(tmp_path, monkeypatch):
     monkeypatch.setattr(V.os, "access", lambda path, mode: str(path) != str(tmp_path))
     with pytest.raises(ValueError, match=r"--output must be a path in a writable folder"):
         V.output_file(tmp_path / "missing" / "m.keras", "--output", ".keras")
+
+
+def test_integer_array_refuses_fractions_instead_of_truncating():
+    assert V.integer_array([1.0, -1.0], "classes").tolist() == [1, -1]
+    assert V.integer_array(np.array([2], np.uint8), "classes").dtype == np.int64
+    with pytest.raises(ValueError, match=r"classes must be integers \(whole numbers\); received .* 1 fractional "
+                                         r"values such as 0\.7"):
+        V.integer_array([0.7, 1.0], "classes")
+    with pytest.raises(ValueError, match=r"finite numbers only"):
+        V.integer_array([np.nan], "classes")
+    with pytest.raises(TypeError, match=r"classes must be integers; received"):
+        V.integer_array(["a"], "classes")
+
+
+def test_box_targets():
+    pad = [-1, -1, -1, -1]
+    boxes, classes = V.box_targets([[[0, 0, 4, 4], pad]], [[1, -1]], num_classes=2)
+    assert boxes.shape == (1, 2, 4) and classes.tolist() == [[1, -1]]
+    V.box_targets([[[5, 5, 1, 1]]], [[-1]], num_classes=2)  # an inverted padding row is not a box
+    cases = [
+        (([[[0, 0, np.nan, 4]]], [[0]]), r"y\['boxes'\] must contain finite numbers only"),
+        (([[[4, 0, 0, 4]]], [[0]]), r"y\['boxes'\] must be 'xyxy' boxes with x2 >= x1 and y2 >= y1; received 1 "
+                                     r"inverted boxes such as \[4\.0, 0\.0, 0\.0, 4\.0\]"),
+        (([[[0, 0, 4, 4]]], [[2]]), r"y\['classes'\] must be class ids in \[0, 1\] or -1 \(padding\); received "
+                                     r"values from 2 to 2\."),
+        (([[[0, 0, 4, 4]]], [[0.7]]), r"y\['classes'\] must be class ids .* \(whole numbers\)"),
+        (([[[0, 0, 4, 4], pad]], [[0]]), r"one box per class id .* received boxes of shape \(1, 2, 4\) and "
+                                          r"classes of shape \(1, 1\)"),
+    ]
+    for (b, c), pattern in cases:
+        with pytest.raises(ValueError, match=pattern):
+            V.box_targets(b, c, num_classes=2)

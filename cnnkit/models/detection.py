@@ -179,6 +179,26 @@ class Detector(keras.Model):
 
     # ---------------------------------------------------------------- training
 
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        """``keras.Model.fit``, after refusing bad images and targets given as arrays (datasets pass as they are).
+
+        Refused before the first step: NaN images and 0-255 images
+        (:func:`cnnkit._validate.model_inputs`); NaN or inverted boxes, class ids
+        that are not whole numbers or ``>= num_classes``, and box and class counts
+        that differ (:func:`cnnkit._validate.box_targets`). The same for
+        ``validation_data=(x, y)``.
+        """
+        self._check_data(x, y, "x", "y")
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
+            self._check_data(validation_data[0], validation_data[1], "validation_data[0]", "validation_data[1]")
+        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
+    def _check_data(self, x, y, x_name: str, y_name: str) -> None:
+        V.model_inputs(x, x_name)
+        if isinstance(y, dict) and "boxes" in y and "classes" in y:
+            V.box_targets(ops.convert_to_numpy(y["boxes"]), ops.convert_to_numpy(y["classes"]), self.num_classes,
+                          y_name)
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Focal + box loss from padded ground truth ``y = {"boxes": (B, K, 4), "classes": (B, K)}``.
 
@@ -213,6 +233,7 @@ class Detector(keras.Model):
             batch_size, verbose, steps, callbacks: as in ``keras.Model.predict``.
             score_threshold, iou_threshold, max_detections: override the model's defaults.
         """
+        V.model_inputs(x, "x")
         raw = super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
         return self.decode_predictions(raw, score_threshold, iou_threshold, max_detections)
 
