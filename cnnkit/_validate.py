@@ -642,12 +642,13 @@ def integer_array(value, name: str, what: str = "integers") -> np.ndarray:
     return array.astype(np.int64)
 
 
-def class_ids(labels, num_classes: int, name: str = "labels", whole_floats: bool = False) -> np.ndarray:
+def class_ids(labels, num_classes: int | None, name: str = "labels", whole_floats: bool = False) -> np.ndarray:
     """Integer class ids in ``[0, num_classes)`` (labels, masks, predicted classes), as ``int64``, any shape.
 
     The array must have an integer dtype: float "labels" are most often logits
     or probabilities that still need an ``argmax``, so they are refused with a
-    message saying so. With ``whole_floats=True`` (labels on their way into
+    message saying so. ``num_classes=None`` checks ids ``>= 0`` without an upper
+    bound (pixel accuracy needs no class count). With ``whole_floats=True`` (labels on their way into
     ``model.fit``, which accepts ``3.0``) floats are accepted when every one is a
     whole number; ``3.9`` is refused, never truncated to 3.
 
@@ -655,9 +656,9 @@ def class_ids(labels, num_classes: int, name: str = "labels", whole_floats: bool
         >>> class_ids([0, 2, 1], 3).tolist()
         [0, 2, 1]
     """
-    num_classes = positive_int(num_classes, "num_classes")
+    num_classes = positive_int(num_classes, "num_classes", allow_none=True)
     array = np.asarray(labels)
-    expected = f"integer class ids in [0, {num_classes - 1}]"
+    expected = "integer class ids >= 0" if num_classes is None else f"integer class ids in [0, {num_classes - 1}]"
     floats = np.issubdtype(array.dtype, np.floating)
     if floats and whole_floats:
         array = integer_array(array, name, expected)
@@ -665,7 +666,7 @@ def class_ids(labels, num_classes: int, name: str = "labels", whole_floats: bool
         hint = " (scores? take the argmax over the class axis first)" if floats else ""
         raise ArgumentTypeError(f"{name} must be {expected}; received {describe(array)}{hint}.")
     array = array.astype(np.int64)
-    if array.size and (array.min() < 0 or array.max() >= num_classes):
+    if array.size and (array.min() < 0 or (num_classes is not None and array.max() >= num_classes)):
         raise ValueError(f"{name} must be {expected}; received values from {array.min()} to {array.max()}.")
     return array
 

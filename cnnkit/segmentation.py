@@ -250,6 +250,8 @@ def pixel_accuracy(y_true, y_pred) -> float:
     if y_true.shape != y_pred.shape or y_true.size == 0:
         raise ValueError(f"y_true and y_pred must be non-empty masks of the same shape; received {y_true.shape} "
                          f"and {y_pred.shape}.")
+    # Class ids, as mean_iou takes them: float probabilities would compare equal to no label, silently.
+    y_true, y_pred = V.class_ids(y_true, None, "y_true"), V.class_ids(y_pred, None, "y_pred")
     return float(np.mean(y_true == y_pred))
 
 
@@ -376,6 +378,7 @@ def evaluate(model, x, y, class_names=None, batch_size: int = 64) -> Segmentatio
         >>> result.mean_iou                                                        # doctest: +SKIP
     """
     y = np.asarray(y)
+    V.model_inputs(x, "x")
     if np.ndim(x) != 4 or y.shape != np.shape(x)[:3]:
         raise ValueError(f"Expected images (N, H, W, C) and masks (N, H, W) of matching size; received "
                          f"{np.shape(x)} and {y.shape}.")

@@ -74,3 +74,18 @@ def test_grad_cam_refuses_a_layer_the_score_does_not_depend_on():
     model = keras.Model(inputs, [scores, side])
     with pytest.raises(ValueError, match=r"does not depend on layer 'side'"):
         analysis.grad_cam(model, np.zeros((8, 8, 1), "float32"), layer="side")
+
+
+@pytest.mark.parametrize("images, pattern", [
+    (np.full((2, 12, 12, 3), 200, np.uint8), r"images must be float images in \[0, 1\].*divide it by 255"),
+    (np.full((12, 12, 3), 200.0, np.float32), r"images must be images with values in \[0, 1\].*divide it by 255"),
+    (np.full((12, 12, 3), np.nan, np.float32), r"images must contain finite numbers only"),
+])
+def test_grad_cam_and_feature_maps_refuse_0_255_and_nan_images(images, pattern):
+    inputs = keras.Input((12, 12, 3))
+    features = keras.layers.Conv2D(2, 3, name="features")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(features)))
+    with pytest.raises(ValueError, match=pattern):
+        analysis.grad_cam(model, images)
+    with pytest.raises(ValueError, match=pattern):
+        analysis.feature_maps(model, images, "features")

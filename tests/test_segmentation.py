@@ -190,7 +190,7 @@ def test_evaluate_reads_the_argmax_of_the_model_outputs():
     rng = np.random.default_rng(9)
     y_true = rng.integers(0, 3, size=(5, 4, 4))
     y_pred = np.where(rng.random((5, 4, 4)) < 0.7, y_true, 0)
-    logits = np.eye(3, dtype=np.float32)[y_pred] * 5.0
+    logits = np.eye(3, dtype=np.float32)[y_pred]  # one-hot "images" in [0, 1]: 0-255 ones are refused
     identity = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Identity()])  # "predicts" its input
     result = seg.evaluate(identity, logits, y_true, class_names=["bg", "a", "b"], batch_size=2)
     np.testing.assert_array_equal(result.y_pred, y_pred)
@@ -203,3 +203,26 @@ def test_evaluate_reads_the_argmax_of_the_model_outputs():
         seg.evaluate(identity, logits, y_true, class_names=["bg"])
     with pytest.raises(ValueError, match="matching size"):
         seg.evaluate(identity, logits, y_true[:, :2])
+
+
+def test_pixel_accuracy_refuses_float_probabilities_as_mean_iou_does():
+    y_true = np.zeros((2, 4, 4), dtype=np.int64)
+    probabilities = np.random.default_rng(0).random((2, 4, 4))
+    for metric in (lambda: seg.pixel_accuracy(y_true, probabilities), lambda: seg.mean_iou(y_true, probabilities, 2)):
+        with pytest.raises(TypeError, match=r"y_pred must be integer class ids .*; received an array of shape "
+                                            r"\(2, 4, 4\) and dtype float64 \(scores\? take the argmax"):
+            metric()
+    with pytest.raises(ValueError, match=r"y_true must be integer class ids >= 0; received values from -1 to 0"):
+        seg.pixel_accuracy(np.where(np.arange(4) == 0, -1, y_true), y_true)
+    assert seg.pixel_accuracy(y_true, y_true) == 1.0
+
+
+@pytest.mark.parametrize("images, pattern", [
+    (np.full((2, 4, 4, 3), 200, np.uint8), r"x must be float images in \[0, 1\].*divide it by 255"),
+    (np.full((2, 4, 4, 3), 200.0, np.float32), r"x must be images with values in \[0, 1\].*divide it by 255"),
+    (np.full((2, 4, 4, 3), np.nan, np.float32), r"x must contain finite numbers only"),
+])
+def test_evaluate_refuses_0_255_and_nan_images(images, pattern):
+    identity = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Identity()])
+    with pytest.raises(ValueError, match=pattern):
+        seg.evaluate(identity, images, np.zeros((2, 4, 4), np.int64))

@@ -61,3 +61,23 @@ def test_bar_chart_and_line_plot():
 def test_bad_inputs(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+@pytest.mark.parametrize("image, pattern", [
+    (np.full((4, 4, 3), 200, np.uint8), r"image must be float images in \[0, 1\].*divide it by 255"),
+    (np.linspace(0, 255, 48, dtype=np.float32).reshape(4, 4, 3), r"image must be images with values in \[0, 1\]; "
+                                                                  r"received values from 0 to 255.*divide it by 255"),
+    (np.full((4, 4), np.nan), r"image must contain finite numbers only"),
+])
+def test_show_image_refuses_0_255_colour_images_and_nan(image, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        viz.show_image(image)
+    plt.close("all")
+
+
+def test_show_image_draws_grey_maps_and_masks_on_their_own_range():
+    fig = viz.show_image(np.arange(16, dtype=np.int64).reshape(4, 4))  # a class-id mask, a summed feature map
+    assert fig.axes[0].images[0].get_clim() == (0.0, 15.0)
+    fig = viz.show_image(np.full((4, 4, 3), 1.05, np.float32))  # a small resize overshoot is clipped, not refused
+    assert float(fig.axes[0].images[0].get_array().max()) == 1.0
+    plt.close("all")

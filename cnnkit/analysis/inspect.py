@@ -31,8 +31,11 @@ def _model_input(model):
 
 
 def _as_batch(images, model) -> tuple[np.ndarray, bool]:
-    images = np.asarray(images, dtype="float32")
+    images = np.asarray(images)
     rank = len(model.inputs[0].shape)
+    if images.ndim in (rank - 1, rank):  # NaN and 0-255 images refused, checked as a batch (before float32)
+        V.model_inputs(images[None] if images.ndim == rank - 1 else images, "images")
+    images = images.astype("float32", copy=False)
     if images.ndim == rank - 1:
         return images[None], True
     if images.ndim == rank:

@@ -20,6 +20,8 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cnnkit import _validate as V
+
 DPI = 100  # sharp in JupyterLab and Colab; committed notebooks stay under 1.5 MB (nbtool check)
 
 
@@ -57,15 +59,25 @@ def grid_axes(n: int, ncols: int | None = None, axes=None, panel_size: float = 1
 
 
 def as_displayable(image) -> tuple[np.ndarray, str | None]:
-    """Squeeze a one-channel image to 2D (shown with a grey colormap)."""
-    image = np.asarray(image, dtype=np.float32)
-    if image.ndim == 3 and image.shape[-1] == 1:
-        return image[..., 0], "gray"
-    if image.ndim == 2:
-        return image, "gray"
-    if image.ndim == 3 and image.shape[-1] in (3, 4):
+    """Squeeze a one-channel image to 2D (shown with a grey colormap); colour images must be in ``[0, 1]``.
+
+    NaN and infinity are refused (matplotlib would leave those pixels blank).
+    A colour (RGB or RGBA) image is drawn on the ``[0, 1]`` scale, so a 0-255
+    one (integers above 1, or floats above 2) is refused with "divide by 255"
+    instead of being drawn almost all white; small overshoots (a bicubic
+    resize) are clipped. One-channel images and maps are drawn on their own range.
+    """
+    raw = np.asarray(image)
+    if raw.ndim not in (2, 3) or (raw.ndim == 3 and raw.shape[-1] not in (1, 3, 4)):
+        raise ValueError(f"Expected an image of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); received {raw.shape}.")
+    low, high = V.value_range(raw, "image")
+    colour = raw.ndim == 3 and raw.shape[-1] in (3, 4)
+    if colour and (high > 2 or (np.issubdtype(raw.dtype, np.integer) and high > 1)):
+        V.images_in_unit_range(raw, "image")  # raises the "divide it by 255" message
+    image = raw.astype(np.float32, copy=False)
+    if colour:
         return np.clip(image, 0.0, 1.0), None
-    raise ValueError(f"Expected an image of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); received {image.shape}.")
+    return (image[..., 0] if image.ndim == 3 else image), "gray"
 
 
 def show_image(image, title: str | None = None, ax=None, cmap: str | None = None, signed: bool = False,
