@@ -186,3 +186,27 @@ def test_max_detections_per_image_matches_pycocotools():
     recall = ev.eval["recall"][:, :, 0, -1]
     assert ours.AR == pytest.approx(recall[recall > -1].mean(), abs=1e-12)
     assert ours.AR < evaluate(preds, gts, num_classes=2).AR  # the limit bites in this case
+
+
+@pytest.mark.parametrize(
+    "preds, gts, pattern",
+    [
+        ([_pred([[0, 0, 1, 1]], [0], [np.nan])], [_gt([[0, 0, 1, 1]], [0])],
+         r"predictions\[0\]\['scores'\] must contain finite numbers only; received 1 NaN"),
+        ([{"boxes": [[0, 0, 1, 1]], "classes": [0.7], "scores": [0.5]}], [_gt([[0, 0, 1, 1]], [0])],
+         r"predictions\[0\]\['classes'\] must be class ids, -1 on padding \(whole numbers\); received .* such as 0\.7"),
+        ([_pred([[0, 0, 1, 1]], [0], [0.5])], [{"boxes": [[0, 0, 1, 1]], "classes": [np.nan]}],
+         r"ground_truth\[0\]\['classes'\] must .* finite numbers only"),
+    ],
+)
+def test_nan_scores_and_fractional_class_ids_are_refused(preds, gts, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        evaluate(preds, gts)
+
+
+@pytest.mark.parametrize("preds, gts", [([], []), ([_pred([[0, 0, 1, 1]], [0], [0.5])], [_gt([[-1, -1, -1, -1]], [-1])])])
+def test_without_any_ground_truth_box_ap_is_undefined_and_refused(preds, gts):
+    # pycocotools prints -1 here, a number that averages into nonsense: refused instead.
+    with pytest.raises(ValueError, match=r"ground_truth must hold at least one box \(a class id >= 0\); received "
+                                         r"\d+ images? without any: AP and AR are undefined without ground truth"):
+        evaluate(preds, gts)

@@ -164,3 +164,16 @@ def test_weighted_nms_rejects_bad_arguments(kwargs, pattern):
     args = {"boxes": np.array([[0, 0, 1, 1], [0, 0, 2, 2]], float), "scores": np.array([0.5, 0.4])} | kwargs
     with pytest.raises(ValueError, match=pattern):
         weighted_nms(**args)
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"scores": [0.9, np.nan]}, r"scores must contain finite numbers only; received 1 NaN or infinite values"),
+    ({"scores": [0.9, 0.8], "classes": [0, 0.5]}, r"classes must be class ids \(whole numbers\); received .* 0\.5"),
+])
+def test_nan_scores_and_fractional_classes_are_refused_not_dropped(kwargs, pattern):
+    boxes = [[0, 0, 10, 10], [20, 20, 30, 30]]
+    with pytest.raises(ValueError, match=pattern):
+        non_max_suppression(boxes, **kwargs)
+    if "classes" not in kwargs:  # weighted NMS takes no classes; it reads the scores the same way
+        with pytest.raises(ValueError, match=pattern):
+            weighted_nms(boxes, kwargs["scores"])

@@ -24,6 +24,9 @@ on random cases; cnnkit itself does not need pycocotools):
    ``max_detections`` detections per image and class) averaged over the same
    thresholds and classes. Classes without any ground-truth box are left out
    of every average (as COCO does), so detections of them cost nothing.
+   When no image has any ground-truth box, AP and AR are undefined:
+   pycocotools then reports -1, which :func:`evaluate` refuses to return (it
+   raises a ``ValueError`` saying so), since a -1 averaged with real APs is nonsense.
 
 Inputs follow the keras-hub / KerasCV dict convention, one dict per image:
 predictions ``{"boxes": (N, 4), "classes": (N,), "scores": (N,)}`` and ground
@@ -112,7 +115,7 @@ def _as_image_list(items, what: str, need_scores: bool, box_format: str, image_s
         boxes = np.asarray(item["boxes"], dtype=np.float64)
         boxes = boxes.reshape(0, 4) if boxes.size == 0 else boxes
         check_boxes(boxes, box_format, what=f"{what}[{i}]['boxes']")
-        classes = np.asarray(item["classes"]).reshape(-1).astype(np.int64)
+        classes = V.integer_array(item["classes"], f"{what}[{i}]['classes']", "class ids, -1 on padding").reshape(-1)
         if boxes.ndim != 2 or len(classes) != len(boxes):
             raise ValueError(f"{what}[{i}]: expected 'boxes' (N, 4) and 'classes' (N,); received shapes "
                              f"{boxes.shape} and {classes.shape}.")
@@ -121,7 +124,7 @@ def _as_image_list(items, what: str, need_scores: bool, box_format: str, image_s
             boxes = np.asarray(convert_format(boxes, box_format, "xyxy", image_shape, dtype="float64"))
         entry = {"boxes": boxes[keep], "classes": classes[keep]}
         if need_scores:
-            scores = np.asarray(item["scores"], dtype=np.float64).reshape(-1)
+            scores = V.finite_array(item["scores"], f"{what}[{i}]['scores']", np.float64).reshape(-1)
             if len(scores) != len(classes):
                 raise ValueError(f"{what}[{i}]: 'scores' must have one value per box ({len(classes)}); "
                                  f"received {len(scores)}.")
@@ -198,6 +201,11 @@ def evaluate(predictions, ground_truth, num_classes: int | None = None, class_na
     if len(preds) != len(gts):
         raise ValueError(f"predictions and ground_truth must describe the same images; received {len(preds)} "
                          f"prediction dicts and {len(gts)} ground-truth dicts.")
+    boxes_of_truth = sum(len(item["classes"]) for item in gts)
+    if boxes_of_truth == 0:  # pycocotools reports -1 here; a learner would average it into nonsense
+        raise ValueError(f"ground_truth must hold at least one box (a class id >= 0); received {len(gts)} "
+                         f"image{'' if len(gts) == 1 else 's'} without any: AP and AR are undefined without "
+                         "ground truth.")
     seen = [int(c.max()) for item in preds + gts for c in [item["classes"]] if len(c)]
     if class_names is not None:
         class_names = [str(n) for n in class_names]

@@ -50,11 +50,12 @@ def _prepare(boxes, scores, classes, box_format):
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     if box_format != "xyxy":
         boxes = np.asarray(convert_format(boxes, box_format, "xyxy", dtype="float64"))
-    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    # A NaN score compares false with every threshold: the box would vanish without a word.
+    scores = V.finite_array(scores, "scores", np.float64).reshape(-1)
     if len(scores) != len(boxes):
         raise ValueError(f"scores must have one value per box ({len(boxes)}); received {len(scores)}.")
     if classes is not None:
-        classes = np.asarray(classes).reshape(-1)
+        classes = V.integer_array(classes, "classes", "class ids").reshape(-1)
         if len(classes) != len(boxes):
             raise ValueError(f"classes must have one id per box ({len(boxes)}); received {len(classes)}.")
     return boxes, scores, classes
