@@ -42,6 +42,9 @@ from pathlib import Path
 import numpy as np
 
 _MAX_REPR = 80  # longest received value quoted in full; longer ones are shortened
+# The largest allocation a call may plan (an up-front estimate, see memory()): a sixth of the course's
+# 24 GB machine, a third of a free Colab runtime. A size past it is a typo (10**9 samples), not a plan.
+MAX_BYTES = 4 * 10**9
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -734,3 +737,24 @@ def box_targets(boxes, classes, num_classes: int, name: str = "y") -> tuple[np.n
         raise ValueError(f"{name}['boxes'] must be 'xyxy' boxes with x2 >= x1 and y2 >= y1; received "
                          f"{int(inverted.sum())} inverted boxes such as {real[inverted][0].tolist()}.")
     return boxes, classes
+
+
+# ---------------------------------------------------------------- sizes
+
+
+def memory(nbytes: float, name: str, value, what: str, limit: float = MAX_BYTES) -> None:
+    """Refuse, before any work, a size whose estimated allocation exceeds ``limit`` bytes (:data:`MAX_BYTES`).
+
+    Args:
+        nbytes: the estimate, in bytes, of what the call would allocate.
+        name: the argument that sets the size.
+        value: its value, for the message.
+        what: what would be allocated ("the images").
+        limit: the largest estimate accepted.
+
+    Example:
+        >>> memory(10**6, "num_samples", 1000, "the images")
+    """
+    if nbytes > limit:
+        raise ValueError(f"{name} must be small enough for {what} to fit in {limit / 1e9:g} GB; received "
+                         f"{describe(value)}, which would need about {nbytes / 1e9:.3g} GB.")

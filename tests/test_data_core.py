@@ -73,3 +73,10 @@ def test_resize_images_keeps_the_batch_and_range():
     assert out.shape == (3, 4, 6, 1) and out.dtype == np.float32
     assert 0 <= out.min() and out.max() <= 1
     assert resize_images(images, (8, 8)) is images
+
+
+def test_a_split_that_would_be_empty_is_refused_with_the_minimum():
+    x, y = np.zeros((12, 2)), np.arange(12) % 6
+    with pytest.raises(ValueError, match=r"12 samples leave the val and test splits empty \(val_fraction=0\.15, "
+                                         r"test_fraction=0\.15, 6 classes\); use at least 19 samples"):
+        stratified_split(x, y, 0.15, 0.15, seed=0)

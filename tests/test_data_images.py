@@ -42,3 +42,9 @@ def test_scikit_learn_sample_photos(name, no_network):
     assert image.shape == (427, 640, 3) and image.dtype == np.float32
     assert 0.0 <= image.min() and image.max() <= 1.0 and image.std() > 0.1
     assert data.load_image(name, size=64, gray=True).shape == (64, 64, 1)
+
+
+def test_a_size_that_would_need_gigabytes_is_refused_up_front():
+    with pytest.raises(ValueError, match=r"size must be small enough for the resized image to fit in 4 GB; received "
+                                         r"20000, which would need about 14\.4 GB"):
+        data.load_image(size=20000)

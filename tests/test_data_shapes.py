@@ -71,3 +71,20 @@ def test_load_shapes_splits_are_disjoint_and_stratified():
 def test_load_shapes_rejects_bad_arguments(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         data.load_shapes(**kwargs)
+
+
+def test_too_few_samples_for_non_empty_splits_are_refused_with_the_minimum():
+    with pytest.raises(ValueError, match=r"num_samples must be an integer >= 19 \(the smallest number that leaves "
+                                         r"every class some train, val and test images with val_fraction=0\.15 and "
+                                         r"test_fraction=0\.15\); received 12\."):
+        data.load_shapes(num_samples=12)
+    ds = data.load_shapes(num_samples=19, image_size=8)
+    assert min(len(ds.x_train), len(ds.x_val), len(ds.x_test)) >= 1  # the minimum stated is enough
+
+
+def test_nan_noise_and_sizes_that_would_need_gigabytes_are_refused_up_front():
+    with pytest.raises(ValueError, match=r"noise must be a non-negative number; received nan"):
+        data.load_shapes(noise=float("nan"))
+    with pytest.raises(ValueError, match=r"num_samples must be small enough for the images \(and drawing them\) to "
+                                         r"fit in 4 GB; received 1000000000, which would need about"):
+        data.load_shapes(num_samples=10**9)  # refused at once: nothing is drawn

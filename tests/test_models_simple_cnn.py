@@ -163,3 +163,11 @@ def test_loader_errors():
         load_torch_weights(model, {k: v for k, v in sd.items() if k != "features.0.bias"})
     with pytest.raises(ValueError, match=r"classifier.4.weight of shape \(6, 256\) does not fit .* 'logits'"):
         load_torch_weights(model, torch_state_dict(6, 3))
+
+
+def test_a_pooled_size_that_would_need_gigabytes_is_refused():
+    from cnnkit import create_model
+
+    with pytest.raises(ValueError, match=r"pooled_size must be an integer in \[1, 32\] \(fc1 holds 128 \* pooled_size"
+                                         r"\*\*2 \* 256 weights: 33\.6 million at 32, 328 million at 100\); received 100"):
+        create_model("simple_cnn", pooled_size=100)

@@ -333,3 +333,10 @@ def test_box_targets():
     for (b, c), pattern in cases:
         with pytest.raises(ValueError, match=pattern):
             V.box_targets(b, c, num_classes=2)
+
+
+def test_memory_refuses_an_allocation_estimate_above_the_limit():
+    V.memory(10**6, "num_samples", 1000, "the images")
+    with pytest.raises(ValueError, match=r"num_samples must be small enough for the images to fit in 4 GB; received "
+                                         r"1000000000, which would need about 1\.2e\+04 GB\."):
+        V.memory(12 * 10**12, "num_samples", 10**9, "the images")

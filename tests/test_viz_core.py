@@ -81,3 +81,11 @@ def test_show_image_draws_grey_maps_and_masks_on_their_own_range():
     fig = viz.show_image(np.full((4, 4, 3), 1.05, np.float32))  # a small resize overshoot is clipped, not refused
     assert float(fig.axes[0].images[0].get_array().max()) == 1.0
     plt.close("all")
+
+
+def test_grid_axes_refuses_more_panels_than_a_figure_can_hold():
+    with pytest.raises(ValueError, match=r"n must be an integer in \[1, 1024\] \(panels of one figure: each is a "
+                                         r"matplotlib Axes\); received 1000000\."):
+        viz.grid_axes(10**6)
+    with pytest.raises(ValueError, match=r"n must be an integer in \[1, 1024\]"):
+        viz.grid_axes(0)

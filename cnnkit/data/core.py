@@ -121,4 +121,34 @@ def stratified_split(
         )
     x_rest, y_rest, x_test, y_test = split_off(x, y, test_fraction, seed)
     x_train, y_train, x_val, y_val = split_off(x_rest, y_rest, val_fraction / (1 - test_fraction), seed + 1)
+    empty = [name for name, part in (("train", y_train), ("val", y_val), ("test", y_test)) if len(part) == 0]
+    if empty:
+        num_classes = len(np.unique(y))
+        raise ValueError(f"{len(y)} samples leave the {' and '.join(empty)} split{'s' if len(empty) > 1 else ''} "
+                         f"empty (val_fraction={val_fraction:g}, test_fraction={test_fraction:g}, {num_classes} "
+                         f"classes); use at least {minimum_samples(num_classes, val_fraction, test_fraction)} samples.")
     return x_train, y_train, x_val, y_val, x_test, y_test
+
+
+def _split_counts(count: int, val_fraction: float, test_fraction: float) -> tuple[int, int, int]:
+    """Train, val and test samples :func:`stratified_split` takes from a class of ``count`` samples."""
+    test = round(count * test_fraction)
+    val = round((count - test) * (val_fraction / (1 - test_fraction)))
+    return count - test - val, val, test
+
+
+def minimum_samples(num_classes: int, val_fraction: float, test_fraction: float) -> int:
+    """The fewest balanced samples (``i % num_classes`` labels) for which every split is non-empty.
+
+    It mirrors :func:`split_off`'s per-class rounding: the largest class needs
+    at least one train, one val and one test sample after rounding.
+
+    Example:
+        >>> minimum_samples(6, 0.15, 0.15)
+        19
+    """
+    num_classes = V.num_classes(num_classes)
+    count = 1
+    while min(_split_counts(count, val_fraction, test_fraction)) < 1:
+        count += 1
+    return (count - 1) * num_classes + 1  # the first class gets the extra sample

@@ -62,6 +62,8 @@ def load_image(name: str = "grace_hopper", size=None, gray: bool = False) -> np.
     if name not in IMAGE_SOURCES:
         raise ValueError(f"Unknown image {name!r}. Available: {', '.join(list_images())}.")
     target = V.image_size(size, "size")
+    if target is not None:  # resizing works in float64 and returns float32: 12 bytes per value, 3 channels
+        V.memory(target[0] * target[1] * 3 * 12, "size", size, "the resized image")
     image = np.asarray(_read(name))
     image = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
     if image.ndim == 2:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnkit import _validate as V
-from cnnkit.data.core import Dataset, stratified_split
+from cnnkit.data.core import Dataset, minimum_samples, stratified_split
 
 SHAPE_NAMES = ("circle", "square", "triangle", "cross", "ring", "star")
 
@@ -151,8 +151,17 @@ def load_shapes(
         >>> data.input_shape, data.num_classes
         ((32, 32, 3), 6)
     """
-    V.open_fraction(val_fraction, "val_fraction")
-    V.open_fraction(test_fraction, "test_fraction")
+    val_fraction = V.open_fraction(val_fraction, "val_fraction")
+    test_fraction = V.open_fraction(test_fraction, "test_fraction")
+    num_samples = V.positive_int(num_samples, "num_samples")
+    size = V.integer(image_size, "image_size", minimum=8, reason="pixels, to draw a shape")
+    num_classes = len(V.distinct_choices(classes, "classes", SHAPE_NAMES, min_count=2))
+    if val_fraction + test_fraction < 1:  # (else stratified_split says so)
+        V.integer(num_samples, "num_samples", minimum=minimum_samples(num_classes, val_fraction, test_fraction),
+                  reason=f"the smallest number that leaves every class some train, val and test images with "
+                         f"val_fraction={val_fraction:g} and test_fraction={test_fraction:g}")
+    # Drawing holds about five arrays the size of the float32 images (measured with tracemalloc: 5.0x).
+    V.memory(5 * num_samples * size * size * 3 * 4, "num_samples", num_samples, "the images (and drawing them)")
     x, y, names = make_shapes(num_samples, image_size, classes, noise, seed)
     splits = stratified_split(x, y, val_fraction, test_fraction, seed)
     return Dataset(

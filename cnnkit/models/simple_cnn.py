@@ -49,7 +49,8 @@ def simple_cnn(num_classes: int = 10, input_shape=(32, 32, 3), dropout: float = 
         input_shape: ``(H, W, C)`` of one image; any size of at least 4x4 works, because
             adaptive pooling always delivers a ``pooled_size`` x ``pooled_size`` map.
         dropout: dropout rate before the last layer (0.5 in the seed).
-        pooled_size: side of the adaptive pooling output (4 in the seed: 128 * 4 * 4 = 2048 features).
+        pooled_size: side of the adaptive pooling output (4 in the seed: 128 * 4 * 4 = 2048 features),
+            at most 32 (fc1 alone would otherwise hold more than 33.6 million weights).
 
     Input shape:
         ``(batch, H, W, C)`` images.
@@ -63,7 +64,8 @@ def simple_cnn(num_classes: int = 10, input_shape=(32, 32, 3), dropout: float = 
         620362
     """
     num_classes = V.num_classes(num_classes)
-    pooled_size = V.positive_int(pooled_size, "pooled_size")
+    pooled_size = V.integer(pooled_size, "pooled_size", minimum=1, maximum=32,
+                            reason="fc1 holds 128 * pooled_size**2 * 256 weights: 33.6 million at 32, 328 million at 100")
     shape = V.image_shape(input_shape, unknown_size=False)
     if min(shape[:2]) < 4:
         raise ValueError(f"input_shape needs height and width of at least 4 (two 2x2 poolings); received {shape}.")

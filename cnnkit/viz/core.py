@@ -36,8 +36,17 @@ def new_axes(ax=None, figsize=(4.0, 3.0)):
     return fig, ax
 
 
+MAX_PANELS = 1024  # panels in one figure (32 x 32 feature maps is the most a notebook shows)
+
+
 def grid_axes(n: int, ncols: int | None = None, axes=None, panel_size: float = 1.6, aspect: float = 1.0):
-    """Return ``(figure, flat list of n axes)`` for a grid of panels (extra panels are hidden)."""
+    """Return ``(figure, flat list of n axes)`` for a grid of panels (extra panels are hidden).
+
+    At most :data:`MAX_PANELS` panels: each is a matplotlib Axes, and a million of them
+    would take hours and gigabytes before anything is drawn.
+    """
+    n = V.integer(n, "n", minimum=1, maximum=MAX_PANELS, reason="panels of one figure: each is a matplotlib Axes")
+    ncols = V.positive_int(ncols, "ncols", allow_none=True)
     if axes is not None:
         axes = list(np.ravel(axes))
         if len(axes) < n:
