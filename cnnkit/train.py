@@ -229,8 +229,9 @@ def fit(model, x, y=None, validation_data=None, epochs: int = 10, batch_size: in
         V.instance(monitor, "monitor", str, "'auto' or the name of a logged metric")
     has_validation = validation_data is not None or bool(fit_kwargs.get("validation_split"))
     if monitor != "auto" and monitor.startswith("val_") and not has_validation:
-        raise ValueError(f"monitor={monitor!r} is measured on validation data, and none was given; pass "
-                         "validation_data=(x_val, y_val) or validation_split, or monitor='loss'.")
+        raise ValueError(f"monitor must be 'auto', 'loss' or a training metric when no validation data is given "
+                         f"(pass validation_data=(x_val, y_val) or validation_split to monitor {monitor!r}); "
+                         f"received {monitor!r}.")
     if not model.compiled:
         compile_model(model)
     if is_array:

@@ -243,8 +243,9 @@ def test_monitoring_a_validation_metric_without_validation_data_is_refused_befor
     x, y = separable(32)
     model = train.compile_model(tiny_model())
     before = [w.copy() for w in model.get_weights()]
-    with pytest.raises(ValueError, match=r"monitor='val_loss' is measured on validation data, and none was given; "
-                                         r"pass validation_data=\(x_val, y_val\) or validation_split, or monitor='loss'"):
+    with pytest.raises(ValueError, match=r"monitor must be 'auto', 'loss' or a training metric when no validation "
+                                         r"data is given \(pass validation_data=\(x_val, y_val\) or validation_split to "
+                                         r"monitor 'val_loss'\); received 'val_loss'\."):
         train.fit(model, x, y, epochs=2, monitor="val_loss", verbose=0)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # not one step was trained
 
