@@ -561,12 +561,15 @@ def value_range(value, name: str) -> tuple[float, float]:
     return low, high
 
 
-def _refuse_0_255(raw: np.ndarray, name: str, low: float, high: float) -> None:
-    """The "divide by 255" refusal shared by :func:`images_in_unit_range` and :func:`model_inputs`."""
+def _refuse_0_255(raw: np.ndarray, name: str, low: float, high: float, float_limit: float = 1.0) -> None:
+    """The "divide by 255" refusal shared by :func:`images_in_unit_range` and :func:`model_inputs`.
+
+    Integers above 1 are refused; non-negative floats above ``float_limit``.
+    """
     if np.issubdtype(raw.dtype, np.integer) and high > 1:
         raise ValueError(f"{name} must be float images in [0, 1]; received {describe(raw)} with values up to "
                          f"{high:g}: 0-255 data, divide it by 255 first (x.astype('float32') / 255).")
-    if low >= 0 and high > 1:
+    if low >= 0 and high > float_limit:
         raise ValueError(f"{name} must be images with values in [0, 1]; received values from {low:g} to "
                          f"{high:g} (0-255 data? divide it by 255 first).")
 
@@ -602,9 +605,10 @@ def model_inputs(value, name: str = "x"):
     What a model accepts depends on the model (log-mel spectrograms are negative,
     token ids are integers), so only what can only be a mistake is refused:
     NaN or infinity anywhere, and image batches (4 axes ``(N, H, W, C)`` or 5
-    ``(N, T, H, W, C)``) that hold integers above 1 or non-negative floats above 1,
-    the 0-255 range every cnnkit model and data set leaves behind (their images are
-    in ``[0, 1]``). Signed inputs (standardised images, spectrograms) pass.
+    ``(N, T, H, W, C)``) that hold integers above 1 or non-negative floats above 2:
+    the 0-255 range, which no cnnkit model or data set expects (their images are
+    in ``[0, 1]``). Floats up to 2 pass (synthetic images with a brightness
+    offset), and so do signed inputs (standardised images, spectrograms).
     Anything that is not an array (a ``tf.data.Dataset``, a dict) is returned as is.
 
     Example:
@@ -618,7 +622,7 @@ def model_inputs(value, name: str = "x"):
         return value
     low, high = value_range(raw, name)
     if raw.ndim in (4, 5):
-        _refuse_0_255(raw, name, low, high)
+        _refuse_0_255(raw, name, low, high, float_limit=2.0)
     return value
 
 

@@ -253,6 +253,8 @@ def test_model_inputs_refuses_0_255_images_and_nan_but_not_signed_inputs():
     assert V.model_inputs(spectrograms) is spectrograms
     tokens = np.arange(12).reshape(3, 4)  # token ids: integers above 1, but not images
     assert V.model_inputs(tokens) is tokens
+    brightened = np.full((2, 4, 4, 1), 1.9, np.float32)  # synthetic images with a +1 offset: not 0-255 data
+    assert V.model_inputs(brightened) is brightened
     assert V.model_inputs("a dataset") == "a dataset"
     with pytest.raises(ValueError, match=r"x must be float images in \[0, 1\]; received an array of shape "
                                          r"\(2, 4, 4, 3\) and dtype uint8 with values up to 255.*divide it by 255"):
