@@ -294,7 +294,8 @@ def setup(
     messages.append(_policy_message(policy, mixed_precision, gpus))
 
     if seed is not None:
-        keras.utils.set_random_seed(int(seed))
+        with quiet_native_stderr():  # on JAX / PyTorch this imports TensorFlow (if installed): its C++ start-up lines
+            keras.utils.set_random_seed(int(seed))
         messages.append(f"Seeded Python, NumPy and {backend} with seed={seed}.")
     if deterministic:
         messages.append(hooks["deterministic"]())

@@ -250,10 +250,14 @@ def fit(model, x, y=None, validation_data=None, epochs: int = 10, batch_size: in
     progress = [] if verbose in (0, "batch") else [EpochProgress(epochs, one_line_per_epoch=(verbose == 2))]
 
     start = time.perf_counter()
-    keras_history = model.fit(
-        x, y, batch_size=batch_size, epochs=int(epochs), validation_data=validation_data,
-        callbacks=[best_keeper, *extra, *progress], verbose=1 if verbose == "batch" else 0, **fit_kwargs,
-    )
+    # TensorFlow counts traces per code object and every Keras model shares the trainer's, so a
+    # notebook that trains a few new models hears "triggered tf.function retracing" although each
+    # model traces its steps once: the notice says nothing about this model, so it is not shown.
+    with quiet_tensorflow_logger():
+        keras_history = model.fit(
+            x, y, batch_size=batch_size, epochs=int(epochs), validation_data=validation_data,
+            callbacks=[best_keeper, *extra, *progress], verbose=1 if verbose == "batch" else 0, **fit_kwargs,
+        )
     seconds = time.perf_counter() - start
 
     history = {k: [float(v) for v in values] for k, values in keras_history.history.items()}
