@@ -84,27 +84,21 @@ from cnnkit.exercises._core import (
     LEVELS,
     MODEL_ANSWER,
     NOTEBOOKS,
+    REGISTRY,
     TODO,
     Exercise,
     ExerciseList,
     Lazy,
     NotAnswered,
     Registry,
+    check,
+    exercise,
     lazy,
+    model_answer,
+    registered,
     resolve,
+    show_answer,
 )
-
-REGISTRY = Registry()  # the course's exercises; tests build their own Registry
-
-exercise = REGISTRY.exercise
-model_answer = REGISTRY.model_answer
-check = REGISTRY.check
-show_answer = REGISTRY.show_answer
-registered = REGISTRY.registered
-
-# Each notebook's exercises, registered on import (one module per notebook, so each
-# notebook's owner edits only their own file). Imported last: they use the names above.
-from cnnkit.exercises import nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08  # noqa: E402, F401, I001
 
 __all__ = [
     "CHECK",
@@ -137,3 +131,7 @@ __all__ = [
     "resolve",
     "show_answer",
 ]
+
+# Each notebook's exercises, registered on import (one module per notebook, so each
+# notebook's owner edits only their own file). Imported last: they use the names above.
+from cnnkit.exercises import nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08  # noqa: E402, F401, I001

@@ -339,3 +339,15 @@ class Registry:
             display(Markdown(text))
         else:
             print(text)
+
+
+# The course's exercises (tests build their own Registry). It lives here, not in the package's
+# __init__, so that the per-notebook modules (nb01.py, ...) can register into it without importing
+# the package that imports them (tests/test_repo.py forbids import cycles).
+REGISTRY = Registry()
+
+exercise = REGISTRY.exercise
+model_answer = REGISTRY.model_answer
+check = REGISTRY.check
+show_answer = REGISTRY.show_answer
+registered = REGISTRY.registered

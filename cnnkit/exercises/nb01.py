@@ -12,16 +12,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
+# From the private modules, not from the package, which imports this module (no import cycle).
 from cnnkit import ops
-from cnnkit.exercises import (
-    describe,
-    exercise,
-    expect_equal,
-    expect_fields,
-    expect_function,
-    lazy,
-    model_answer,
-)
+from cnnkit.exercises._checkers import describe, expect_equal, expect_fields, expect_function
+from cnnkit.exercises._core import exercise, lazy, model_answer
 
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
 SOBEL_Y = SOBEL_X.T.copy()
@@ -143,14 +137,15 @@ exercise("01.4", title="Circular shifts", level=2, minutes=20,
 
 model_answer(
     "01.5",
-    "More slowly, and the error left after the same number of steps is larger. On noise every pixel is "
-    "independent of its neighbours, so each of the 9 weights changes the output in its own way and the "
-    "loss is a round bowl. Neighbouring pixels of a photo are almost equal, so moving weight from one tap "
-    "to its neighbour hardly changes the output: the loss is a long, flat valley (its Hessian, the "
-    "covariance of the 3×3 patches, has a few large and several tiny eigenvalues), gradient descent "
-    "moves slowly along the flat directions, and those directions are exactly the fine detail that "
-    "tells Sobel x from a smoother kernel. Examples rich in every local pattern (noise, or many "
-    "varied images) make a filter easy to identify.",
+    "More slowly: after the same number of steps the kernel is still far from Sobel x. On noise, "
+    "every pixel is independent of its neighbours, so every change of the 9 weights (apart from the "
+    "direction of the mean brightness) changes the output by about as much: the loss is a nearly "
+    "round bowl. Neighbouring pixels of a photo are almost equal, so moving weight from one tap to "
+    "its neighbour hardly changes the output: the loss is a long, flat valley. Its Hessian, the "
+    "second-moment matrix of the 3×3 patches, has several tiny eigenvalues (far smaller than any "
+    "of the noise's), gradient descent crawls along those flat directions, and they are exactly the "
+    "fine differences between neighbouring taps that tell Sobel x from other kernels. Examples rich "
+    "in every local pattern (noise, or many varied images) make a filter easy to identify.",
     title="Learning from a photo", level=2, minutes=20)
 
 
