@@ -5,7 +5,9 @@ No exercise is registered here yet. Register each exercise of the notebook's
 (the format and a worked example are in ``cnnkit.exercises``; the recipe,
 notebook cells included, in CONTRIBUTING.md, "Exercises and solutions")::
 
-    from cnnkit.exercises import exercise, expect_equal, model_answer
+    # From the private modules, not from the package, which imports this module (no import cycle).
+    from cnnkit.exercises._checkers import expect_equal
+    from cnnkit.exercises._core import exercise, model_answer
 
     exercise("07.1", title="...", level=1, minutes=10, hint="...",
              check=expect_equal(..., what="..."), correct=..., wrong=...)
