@@ -9,7 +9,6 @@ from cnnkit import create_model
 from cnnkit.models.fpn import fpn
 from cnnkit.models.registry import pyramid_outputs
 
-
 # ---------------------------------------------------------------- FPN
 
 
