@@ -46,6 +46,8 @@ def test_bar_chart_and_line_plot():
     assert [t.get_text() for t in ax.texts] == ["896", "3,145,856"]
     fig = viz.line_plot([1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}, xlabel="x")
     assert len(fig.axes[0].lines) == 2 and fig.axes[0].get_xlabel() == "x"
+    outside = viz.line_plot([1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}, legend="outside").axes[0].get_legend()
+    assert outside.get_bbox_to_anchor().x0 > viz.line_plot([1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}).axes[0].bbox.x1 - 1
 
 
 @pytest.mark.parametrize(
@@ -56,6 +58,7 @@ def test_bar_chart_and_line_plot():
         (lambda: viz.show_kernel(np.zeros((3, 3, 1))), r"Expected a 2D kernel .* received shape \(3, 3, 1\)"),
         (lambda: viz.bar_chart({}), r"non-empty"),
         (lambda: viz.line_plot([1, 2], {"a": [1]}), r"Series 'a' has 1 values but x has 2"),
+        (lambda: viz.line_plot([1], {"a": [1]}, legend="top"), r"legend must be one of .*received 'top'"),
     ],
 )
 def test_bad_inputs(call, pattern):

@@ -61,6 +61,23 @@ def test_draw_receptive_fields_places_the_rectangles():
     # 14..19, i.e. pixels 13..20: 8 pixels from 13 (rectangles start half a pixel before).
     assert [(p.get_x(), p.get_y(), p.get_width()) for p in patches] == [(14.5, 14.5, 3), (12.5, 12.5, 8)]
     assert [p.get_label() for p in patches] == ["c1: 3x3", "c2: 8x8"]
+    assert fig.axes[0].get_xlim() == (-0.5, 31.5)
+
+
+def test_draw_receptive_fields_margin_shows_a_field_leaving_the_image():
+    import keras
+
+    from cnnkit import analysis
+
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(1, 5, padding="same", name="c1"),
+                              keras.layers.Conv2D(1, 5, padding="same", name="c2")])
+    fig = viz.draw_receptive_fields(np.zeros((8, 8, 1)), analysis.receptive_field(model)["c2"], margin=3)
+    ax = fig.axes[0]
+    assert ax.get_xlim() == (-3.5, 10.5) and ax.get_ylim() == (10.5, -3.5)
+    field = ax.patches[0]  # centre unit 4 sees pixels 0..8: 9 pixels, one beyond the 8-pixel image
+    assert (field.get_x(), field.get_width()) == (-0.5, 9)
+    with pytest.raises(ValueError, match=r"margin must be"):
+        viz.draw_receptive_fields(np.zeros((8, 8, 1)), analysis.receptive_field(model)["c2"], margin=-1)
 
 
 def test_show_patches_draws_the_grid_and_the_tokens():

@@ -188,12 +188,17 @@ def bar_chart(values: dict, title: str | None = None, ylabel: str | None = None,
 
 
 def line_plot(x, series: dict, title: str | None = None, xlabel: str | None = None, ylabel: str | None = None,
-              ax=None, marker: str = "o", logy: bool = False, figsize=(4.5, 3.0)):
+              ax=None, marker: str = "o", logy: bool = False, figsize=(4.5, 3.0), legend: str = "inside"):
     """Plot several named series ``{name: y_values}`` against the same ``x``.
+
+    Args:
+        legend: ``"inside"`` (where it hides the fewest points) or ``"outside"``, right of
+            the axes, for many series whose curves fill the plot.
 
     Returns:
         The Figure.
     """
+    legend = V.choice(legend, "legend", ("inside", "outside"))
     fig, ax = new_axes(ax, figsize)
     for name, ys in series.items():
         if len(ys) != len(x):
@@ -204,6 +209,8 @@ def line_plot(x, series: dict, title: str | None = None, xlabel: str | None = No
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.title.set_fontsize(10)
     ax.grid(alpha=0.3)
-    if len(series) > 1:
+    if len(series) > 1 and legend == "outside":
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    elif len(series) > 1:
         ax.legend(fontsize=8)
     return fig

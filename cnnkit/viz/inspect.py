@@ -130,7 +130,7 @@ def show_grad_cam(image, heatmap, title: str | None = None, ax=None, alpha: floa
     return fig
 
 
-def draw_receptive_fields(image, rows, ax=None, title: str | None = None, figsize=(3.2, 3.2)):
+def draw_receptive_fields(image, rows, ax=None, title: str | None = None, figsize=(3.2, 3.2), margin: int = 0):
     """Draw the receptive field of the central unit of one or more layers as rectangles over the image.
 
     Args:
@@ -138,17 +138,20 @@ def draw_receptive_fields(image, rows, ax=None, title: str | None = None, figsiz
         rows: one or more :class:`cnnkit.analysis.FieldRow` (``receptive_field(model)[name]``),
             each drawn in its own colour and labelled with the layer name and field size.
         ax: existing axes, or ``None``.
+        margin: pixels of empty canvas drawn around the image (the image framed in
+            white), so a field larger than the image is seen leaving it.
 
     Returns:
         The Figure.
 
     Example:
         >>> rf = analysis.receptive_field(model)                     # doctest: +SKIP
-        >>> draw_receptive_fields(image, [rf["conv1"], rf["conv3"]]);
+        >>> draw_receptive_fields(image, [rf["conv1"], rf["conv3"]], margin=8);
     """
     from matplotlib.patches import Rectangle
 
     rows = [rows] if hasattr(rows, "size") else list(rows)
+    margin = V.non_negative_int(margin, "margin")
     fig, ax = new_axes(ax, figsize)
     show_image(image, title=title, ax=ax)
     colors = ["yellow", "orange", "red", "magenta", "cyan", "lime", "white", "blue"]
@@ -163,8 +166,11 @@ def draw_receptive_fields(image, rows, ax=None, title: str | None = None, figsiz
         ax.add_patch(Rectangle((left - 0.5, top - 0.5), row.size[1], row.size[0], fill=False,
                                edgecolor=colors[i % len(colors)], linewidth=1.5,
                                label=f"{row.name}: {row.size[0]}x{row.size[1]}"))
-    ax.set_xlim(-0.5, width - 0.5)
-    ax.set_ylim(height - 0.5, -0.5)
+    if margin:
+        ax.set_facecolor("0.85")  # the canvas outside the image
+        ax.add_patch(Rectangle((-0.5, -0.5), width, height, fill=False, edgecolor="white", linewidth=1.0))
+    ax.set_xlim(-0.5 - margin, width - 0.5 + margin)
+    ax.set_ylim(height - 0.5 + margin, -0.5 - margin)
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     return fig
 
