@@ -89,3 +89,29 @@ def test_grad_cam_and_feature_maps_refuse_0_255_and_nan_images(images, pattern):
         analysis.grad_cam(model, images)
     with pytest.raises(ValueError, match=pattern):
         analysis.feature_maps(model, images, "features")
+
+
+def _left_half_model():
+    """Logits (s, 0) with s = 10 x (mean of the left half of the image): only the left half is evidence."""
+    inputs = keras.Input((8, 8, 1))
+    left = keras.layers.Lambda(lambda t: keras.ops.mean(t[:, :, :4, 0], axis=(1, 2), keepdims=False))(inputs)
+    score = keras.layers.Lambda(lambda s: keras.ops.stack([10.0 * s, keras.ops.zeros_like(s)], axis=-1))(left)
+    return keras.Model(inputs, score)
+
+
+def test_occlusion_map_is_the_probability_drop_where_the_evidence_is():
+    model = _left_half_model()
+    image = np.ones((8, 8, 1), dtype=np.float32)
+    drops, cls = analysis.occlusion_map(model, image, patch=4, stride=4)
+    assert cls == 0 and drops.shape == (2, 2)
+    p = lambda s: 1.0 / (1.0 + np.exp(-s))  # noqa: E731  softmax of (s, 0), class 0
+    np.testing.assert_allclose(drops[:, 0], p(10.0) - p(10.0 * 0.5), rtol=1e-5)  # each left patch covers half the left half
+    np.testing.assert_allclose(drops[:, 1], 0.0, atol=1e-6)  # the right half is ignored by the model
+    batch, classes = analysis.occlusion_map(model, np.stack([image, image]), patch=4, class_index=1)
+    assert batch.shape == (2, 3, 3) and list(classes) == [1, 1]  # default stride patch // 2
+    assert (batch[:, :, -1] <= 1e-6).all() and (batch[:, :, 0] < 0).all()  # covering evidence for 0 helps class 1
+
+
+def test_occlusion_map_refuses_a_patch_larger_than_the_image():
+    with pytest.raises(ValueError, match="patch"):
+        analysis.occlusion_map(_left_half_model(), np.ones((8, 8, 1), np.float32), patch=9)
