@@ -29,6 +29,7 @@ import numpy as np
 
 from cnnkit import _validate as V
 from cnnkit._deprecated import moved
+from cnnkit.analysis.inspect import class_probabilities
 
 # ---------------------------------------------------------------- parameter and cost formulas
 
@@ -168,12 +169,6 @@ def inflate_2d_to_3d(conv2d_weights, time: int):
 # ---------------------------------------------------------------- which frames matter
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def blank_frame(clips, t: int, fill: float = 0.0) -> np.ndarray:
     """Copies of ``clips`` ``(N, T, H, W, C)`` in which frame ``t`` is replaced by a blank frame of value ``fill``.
 
@@ -231,8 +226,7 @@ def temporal_saliency(model, clips, class_index=None, fill: float = 0.0, from_lo
         )
 
     def probabilities(x):
-        out = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
-        return _softmax(out) if from_logits else out
+        return class_probabilities(model, x, batch_size=batch_size, from_logits=from_logits)
 
     base = probabilities(clips)
     num_classes = base.shape[-1]

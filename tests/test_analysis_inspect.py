@@ -115,3 +115,13 @@ def test_occlusion_map_is_the_probability_drop_where_the_evidence_is():
 def test_occlusion_map_refuses_a_patch_larger_than_the_image():
     with pytest.raises(ValueError, match="patch"):
         analysis.occlusion_map(_left_half_model(), np.ones((8, 8, 1), np.float32), patch=9)
+
+
+def test_class_probabilities_is_the_softmax_of_the_logits_and_passes_probabilities_through():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, kernel_initializer="glorot_uniform")])
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32) * 30  # large logits: exp must not overflow
+    logits = keras.ops.convert_to_numpy(model(x))
+    probs = analysis.inspect.class_probabilities(model, x, batch_size=2)
+    np.testing.assert_allclose(probs, keras.ops.convert_to_numpy(keras.ops.softmax(logits)), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(analysis.inspect.class_probabilities(model, x, from_logits=False), logits, rtol=1e-6)

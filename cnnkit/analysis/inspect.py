@@ -136,6 +136,15 @@ def grad_cam(model, images, layer=None, class_index=None) -> tuple[np.ndarray, n
     return (cam[0], int(chosen[0])) if single else (cam, chosen)
 
 
+def class_probabilities(model, x, batch_size: int = 256, from_logits: bool = True) -> np.ndarray:
+    """The model's class probabilities on ``x`` as float64 NumPy (a softmax of its logits when ``from_logits``)."""
+    out = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    if not from_logits:
+        return out
+    e = np.exp(out - out.max(axis=-1, keepdims=True))  # shifted: exp never overflows
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 def occlusion_map(model, images, patch: int = 8, stride: int | None = None, fill: float = 0.0,
                   class_index=None, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Occlusion sensitivity (Zeiler & Fergus, 2014): the drop in class probability when a patch is covered.
@@ -175,9 +184,7 @@ def occlusion_map(model, images, patch: int = 8, stride: int | None = None, fill
     class_index = V.integer(class_index, "class_index", 0, num_classes - 1, allow_none=True)
 
     def probabilities(x):
-        logits = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
-        e = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
+        return class_probabilities(model, x, batch_size=batch_size)
 
     base = probabilities(batch)
     chosen = base.argmax(-1) if class_index is None else np.full(len(batch), class_index)
