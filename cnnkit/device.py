@@ -299,6 +299,8 @@ def setup(
         messages.append(f"Seeded Python, NumPy and {backend} with seed={seed}.")
     if deterministic:
         messages.append(hooks["deterministic"]())
+    if "one_time_notices" in hooks:
+        hooks["one_time_notices"]()
 
     strategy, replicas, message = hooks["distribute"](distribute, gpus)
     if "compilation" in hooks:
@@ -478,9 +480,21 @@ def _torch_deterministic() -> str:
     return "Deterministic ops: on (torch.use_deterministic_algorithms)."
 
 
+def _tf_spend_one_time_notices() -> None:
+    """Print TensorFlow's once-per-process oneDNN int64 notice now, silenced, not in a learner's cell.
+
+    The first int64 index arithmetic in a gather (Keras's ``take_along_axis`` on a 3-D tensor,
+    as anchor matching does) writes "oneDNN supports DT_INT64 only on platforms with AVX-512"
+    from C++, once per process, even on AVX-512 CPUs; it is harmless (Eigen takes over).
+    """
+    with quiet_native_stderr():
+        keras.ops.take_along_axis(keras.ops.ones((1, 2, 2)), keras.ops.zeros((1, 1, 2), "int32"), axis=1)
+
+
 _BACKENDS = {
     "tensorflow": {
         "describe": _describe_tensorflow,
+        "one_time_notices": _tf_spend_one_time_notices,
         "gpus": _tf_gpus,
         "memory_growth": _tf_memory_growth,
         "deterministic": _tf_deterministic,

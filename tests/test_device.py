@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -163,3 +166,25 @@ def test_setup_keeps_compiled_programs_on_disk_on_jax(tmp_path, monkeypatch):
 def test_setup_refuses_a_compile_cache_that_is_not_a_path(bad):
     with pytest.raises(ValueError, match=r"compile_cache must be 'auto', False or a directory path; received"):
         device.setup(seed=None, verbose=False, compile_cache=bad)
+
+
+@pytest.mark.backends("tensorflow", reason="the oneDNN int64 notice is TensorFlow's C++ log")
+def test_after_setup_anchor_style_gathers_print_no_onednn_notice():
+    # A fresh process: the notice is printed once per process, so this one must not have spent it.
+    script = (
+        "import sys, cnnkit\n"
+        "from keras import ops\n"
+        "cnnkit.device.setup(seed=0, verbose=False)\n"
+        "sys.stderr.write('AFTER SETUP\\n'); sys.stderr.flush()\n"
+        "best = ops.argmax(ops.ones((2, 30, 3)), axis=-1)\n"  # as anchor matching picks each anchor's box
+        "ops.take_along_axis(ops.ones((2, 3, 4)), best[..., None], axis=1)\n"
+    )
+    # A learner's kernel, not pytest's: this process has set TF_CPP_MIN_LOG_LEVEL=3 (importing TensorFlow
+    # here does), which would hide the notice whether or not setup spent it.
+    learner_env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    learner_env["KERAS_BACKEND"] = "tensorflow"
+    stderr = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            env=learner_env).stderr
+    assert "AFTER SETUP" in stderr, stderr
+    after = stderr.split("AFTER SETUP", 1)[1]
+    assert "oneDNN" not in after, f"a C++ notice reached the learner's cell after setup: {after!r}"

@@ -210,9 +210,7 @@ def match_anchors(anchors, gt_boxes, gt_classes, positive_iou: float = 0.5, nega
 
     iou = box_ops.iou_matrix(anchors, gt_boxes)  # (B, A, K)
     iou = ops.where(valid[:, None, :], iou, -1.0)
-    # int32 indices: argmax gives int64 on TensorFlow, and an int64 gather prints a oneDNN fallback
-    # line on CPUs without AVX-512 (and int32 is what take_along_axis needs on every backend anyway).
-    best_gt = ops.cast(ops.argmax(iou, axis=-1), "int32")  # (B, A)
+    best_gt = ops.argmax(iou, axis=-1)  # (B, A)
     best_iou = ops.max(iou, axis=-1)
     positive = best_iou >= positive_iou
     negative = best_iou < negative_iou
@@ -223,7 +221,7 @@ def match_anchors(anchors, gt_boxes, gt_classes, positive_iou: float = 0.5, nega
         is_best = (iou >= best_for_gt) & valid[:, None, :] & (iou > 0)
         forced = ops.any(is_best, axis=-1)
         # A forced anchor learns the box it is best for (the one with the largest IoU among those).
-        forced_gt = ops.cast(ops.argmax(ops.where(is_best, iou, -1.0), axis=-1), "int32")
+        forced_gt = ops.argmax(ops.where(is_best, iou, -1.0), axis=-1)
         best_gt = ops.where(forced & ~positive, forced_gt, best_gt)
         positive = positive | forced
         negative = negative & ~forced
