@@ -1,8 +1,9 @@
 """How close the convolutions get to the hardware, and why libraries matter.
 
 * ``cpu_peak``: the CPU's theoretical float32 peak, cores x FLOP per cycle x
-  clock, read from the machine (``/proc/cpuinfo``): the ceiling no measurement
-  can pass.
+  clock: the FLOPs per cycle from the CPU's features (``/proc/cpuinfo``), the
+  clock measured (:func:`measured_clock_ghz`, because a VM reports its base
+  clock and hides the boost one): the ceiling no measurement can pass.
 * ``matmul_peak``: GFLOP/s of a large float32 matrix product in NumPy (BLAS) and
   in TensorFlow: the practical ceiling of this CPU for dense arithmetic, with the
   CPU time it used (how many cores were busy) and its fraction of ``cpu_peak``.
@@ -18,6 +19,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -79,18 +83,83 @@ def _max_clock_ghz(fields: dict[str, str]) -> tuple[float | None, str]:
         return None, "no clock reported"
 
 
-def cpu_peak(cpuinfo: str | None = None, cores: int | None = None) -> dict:
+# A chain of dependent integer additions: each waits for the previous one, and an
+# addition takes one cycle on every x86-64 and AArch64 core, so additions per
+# second of CPU time is the clock the core ran at (boost included).
+_CLOCK_PROGRAM = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#if defined(__x86_64__)
+#define ADD "add $1, %0\n\t"
+#elif defined(__aarch64__)
+#define ADD "add %0, %0, #1\n\t"
+#else
+#error "no one-cycle add known for this CPU"
+#endif
+#define ADD4 ADD ADD ADD ADD
+static double cpu_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+int main(int argc, char **argv) {
+    long iterations = argc > 1 ? atol(argv[1]) : 50000000L;
+    unsigned long x = 0;
+    double start = cpu_seconds();
+    for (long i = 0; i < iterations; i++) __asm__ volatile(ADD4 ADD4 ADD4 ADD4 ADD4 : "+r"(x));
+    double seconds = cpu_seconds() - start;
+    if (x != 20UL * iterations) return 1;
+    printf("%.4f\n", 20.0 * iterations / seconds / 1e9);
+    return 0;
+}
+"""
+
+
+def measured_clock_ghz(cores: int, iterations: int = 50_000_000, trials: int = 3) -> tuple[float | None, str]:
+    """The clock the cores run at when all of them are busy, in GHz, and how it was found.
+
+    Compiles a chain of dependent one-cycle additions with the system's C compiler and runs one
+    copy per core at once (the load of a matrix product), ``trials`` times; returns the highest
+    rate seen, since the peak is a ceiling. CPU time, not wall time, so a busy machine does not
+    lower it. ``None`` (and why) without a C compiler or on a CPU other than x86-64/AArch64.
+    """
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None:
+        return None, "no C compiler to measure the clock"
+    with tempfile.TemporaryDirectory() as tmp:
+        source, binary = Path(tmp) / "clock.c", Path(tmp) / "clock"
+        source.write_text(_CLOCK_PROGRAM)
+        built = subprocess.run([compiler, "-O1", "-o", str(binary), str(source)], capture_output=True, text=True)
+        if built.returncode != 0:
+            return None, f"the clock program did not compile ({built.stderr.strip().splitlines()[-1:]})"
+        rates = []
+        for _ in range(trials):
+            copies = [subprocess.Popen([str(binary), str(iterations)], stdout=subprocess.PIPE, text=True)
+                      for _ in range(cores)]
+            for copy in copies:
+                out, _ = copy.communicate()
+                if copy.returncode == 0:
+                    rates.append(float(out))
+    if not rates:
+        return None, "the clock program failed"
+    return round(max(rates), 3), f"measured: dependent additions on {cores} busy cores"
+
+
+def cpu_peak(cpuinfo: str | None = None, cores: int | None = None, measure_clock: bool | None = None) -> dict:
     """The theoretical float32 peak of the CPUs this process may use: cores x FLOP/cycle x clock.
 
     ``cores`` are the logical CPUs of ``os.sched_getaffinity`` (two hyperthreads of one core share
-    its FMA pipes, so the bound is loose there). ``peak_gflops`` is ``None`` where the machine does
-    not say (no ``/proc/cpuinfo``, no clock).
+    its FMA pipes, so the bound is loose there). The clock is the higher of the reported one and
+    the measured one (:func:`measured_clock_ghz`; measured by default when ``cpuinfo`` is read from
+    this machine). ``peak_gflops`` is ``None`` where no clock is known.
 
     Example:
         >>> cpu_peak("vendor_id : AuthenticAMD\ncpu family : 25\ncpu MHz : 2600.0\nflags : avx2 fma avx512f\n",
         ...          cores=2)["peak_gflops"]
         166.4
     """
+    reading_this_machine = cpuinfo is None
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
@@ -102,7 +171,14 @@ def cpu_peak(cpuinfo: str | None = None, cores: int | None = None) -> dict:
     family = int(fields["cpu family"]) if fields.get("cpu family", "").isdigit() else None
     flops, why = fp32_flops_per_cycle(vendor, family, set(fields.get("flags", "").split()))
     ghz, clock_source = _max_clock_ghz(fields)
-    return {"model": fields.get("model name", "unknown"), "vendor": vendor, "family": family,
+    reported_ghz = ghz
+    if measure_clock if measure_clock is not None else reading_this_machine:
+        measured, how = measured_clock_ghz(cores)
+        if measured and (ghz is None or measured > ghz):
+            ghz, clock_source = measured, how
+        else:
+            clock_source += f"; {how}: {measured} GHz" if measured else f"; {how}"
+    return {"reported_clock_ghz": reported_ghz, "model": fields.get("model name", "unknown"), "vendor": vendor, "family": family,
             "model_number": fields.get("model"), "cores": cores, "flops_per_cycle": flops, "why": why,
             "clock_ghz": ghz, "clock_source": clock_source,
             "peak_gflops": round(cores * flops * ghz, 1) if ghz else None}

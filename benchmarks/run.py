@@ -199,6 +199,8 @@ def _peak_lines(mm: dict) -> list[str]:
     """The theoretical peak, the measured matrix products beside it, and which one the % columns use."""
     th = mm["theoretical"]
     clock = f"{th['clock_ghz']:.2f} GHz" if th["clock_ghz"] else "unknown clock"
+    if th.get("reported_clock_ghz") and th["clock_ghz"] != th["reported_clock_ghz"]:
+        clock += f" (the machine reports {th['reported_clock_ghz']:.2f} GHz, its base clock)"
     lines = [f"Theoretical float32 peak: {th['cores']} cores x {th['flops_per_cycle']} FLOP/cycle "
              f"({th['why']}; {th['model']}, family {th['family']} model {th['model_number']}) x {clock} "
              f"({th['clock_source']}) = {_fmt(th['peak_gflops'], 1)} GFLOP/s.", ""]

@@ -131,6 +131,31 @@ def test_theoretical_peak_is_cores_times_flops_per_cycle_times_clock(vendor, fam
     assert peak["peak_gflops"] == pytest.approx(2 * per_cycle * peak["clock_ghz"], abs=0.05)
 
 
+def test_measured_clock_counts_one_addition_per_cycle():
+    """The clock program's additions per second are a plausible clock: a loop the compiler
+    removed, or additions overlapped instead of chained, would give tens of GHz."""
+    from benchmarks import compute
+
+    ghz, how = compute.measured_clock_ghz(cores=1, iterations=5_000_000, trials=1)
+    if compute.shutil.which("cc") is None and compute.shutil.which("gcc") is None and compute.shutil.which("clang") is None:
+        assert ghz is None and "compiler" in how
+        return
+    assert ghz is not None, how
+    assert 0.5 < ghz < 7.0, f"expected a CPU clock between 0.5 and 7 GHz, received {ghz} GHz ({how})"
+
+
+def test_measured_clock_raises_the_peak_above_a_base_clock():
+    from benchmarks import compute
+
+    cpuinfo = _cpuinfo("GenuineIntel", 6, "avx avx2 fma", mhz=100.0)  # a clock below any real one
+    peak = compute.cpu_peak(cpuinfo, cores=1, measure_clock=True)
+    if peak["clock_source"].startswith("measured"):
+        assert peak["clock_ghz"] > 0.5 and peak["reported_clock_ghz"] == pytest.approx(0.1)
+        assert peak["peak_gflops"] == pytest.approx(32 * peak["clock_ghz"], abs=0.05)
+    else:  # no C compiler: the reported clock stands, and the source says why it was not measured
+        assert peak["clock_ghz"] == pytest.approx(0.1), peak["clock_source"]
+
+
 def test_efficiencies_are_quoted_against_a_possible_peak(tiny_report):
     _, results, report = tiny_report
     mm = results["matmul"]
