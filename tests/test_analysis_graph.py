@@ -100,6 +100,10 @@ def test_every_registered_model_gets_one_answer(name):
     """
     model = create_model(name)
     calls = 20 if name in TRACED else 50
+    if keras.backend.backend() != "tensorflow":
+        # The walk's order is our Python, the same on every backend (its repeatability is what the
+        # many calls test); on JAX a traced call costs up to 4 s. Elsewhere: one answer over 3 calls.
+        calls = 3
     # Token models (an Embedding on integer ids, input (batch, length)) have no spatial input axis
     # for the walker to follow: they get the clear refusal, every time, and a summary table.
     spatial = len(model.inputs[0].shape) > 2

@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 STUB_PYTEST = """#!/usr/bin/env bash
 # Counts its calls in $STUB_LOG and fails on call number $FAIL_ON (0: never).
+# Runs go two at a time: the lock makes "append, then count" one step.
+exec 9>>"$STUB_LOG.lock"
+flock 9
 echo "call $KERAS_BACKEND $*" >> "$STUB_LOG"
 n=$(wc -l < "$STUB_LOG")
 if [ "$n" -eq "$FAIL_ON" ]; then echo "stub pytest: failing call $n"; exit 1; fi
@@ -52,7 +55,7 @@ def test_ci_passes_when_every_run_passes(tmp_path):
     status, calls, output = run_ci(tmp_path)
     assert status == 0, output
     assert len(calls) == len(run_tests.RUNS), calls
-    assert [c.split()[1] for c in calls] == [r.backend for r in run_tests.RUNS]
+    assert sorted(c.split()[1] for c in calls) == sorted(r.backend for r in run_tests.RUNS)
     assert "3 of 3 runs passed" in output
 
 

@@ -223,6 +223,7 @@ PUBLISHED = [
 ]
 
 
+@pytest.mark.backends("tensorflow", reason="a parameter count is fixed by the layers' build shapes, the same code on every backend; building and training on each backend are tested above")
 @pytest.mark.parametrize("name, kwargs, shape, classes, expected, source", PUBLISHED,
                          ids=[f"{p[0]}-{'-'.join(map(str, p[1].values()))}" for p in PUBLISHED])
 def test_parameter_count_matches_the_published_network(name, kwargs, shape, classes, expected, source):
@@ -245,6 +246,7 @@ KERAS_APPLICATIONS = [
 ]
 
 
+@pytest.mark.backends("tensorflow", reason="a parameter count is fixed by the layers' build shapes, the same code on every backend; building and training on each backend are tested above")
 @pytest.mark.parametrize("name, kwargs, shape, app, app_kwargs, which", KERAS_APPLICATIONS,
                          ids=[f"{p[0]}-{p[3]}{'-' + str(p[4]) if p[4] else ''}" for p in KERAS_APPLICATIONS])
 def test_parameter_count_matches_keras_applications(name, kwargs, shape, app, app_kwargs, which):

@@ -15,6 +15,12 @@ chosen when Keras is first imported, so it cannot change inside one process):
   on a 2-core CPU, runs them on TensorFlow only; README's Backends table gives
   the times per notebook and backend).
 
+Two runs go at a time (``--jobs``, default 2), in the order above: TensorFlow's long
+run on one lane, JAX then PyTorch on the other. JAX's unit tests are bound by XLA
+compiling, on about one core, so on a 2-core machine the two lanes together take
+about as long as TensorFlow's run alone instead of the sum of the three. Each
+run's output is kept and printed whole when it ends, so the logs do not interleave.
+
 Every run is started even when an earlier one fails, so one report shows every
 failure; the exit status is non-zero when any run fails (or cannot start).
 Extra arguments after ``--`` go to every ``pytest`` call, e.g.
@@ -97,21 +103,47 @@ def read_counts(junit_xml: Path) -> dict[str, int] | None:
     return {"passed": passed, "failed": total["failures"], "errors": total["errors"], "skipped": total["skipped"]}
 
 
-def execute(run: Run, extra: list[str]) -> Outcome:
-    env = dict(os.environ, KERAS_BACKEND=run.backend)
+def command_of(run: Run, report: Path, extra: list[str]) -> list[str]:
     paths = [p for p in run.paths if (ROOT / p).exists()]
+    return [*pytest_command(), *paths, f"--junitxml={report}", *extra]
+
+
+def execute(runs: list[Run], extra: list[str], jobs: int = 2) -> list[Outcome]:
+    """Run ``runs`` with at most ``jobs`` at once, in order; print each one's output when it ends."""
+    outcomes: dict[Run, Outcome] = {}
+    waiting = list(runs)
+    running = {}  # Run -> (process or None, log file, start time)
     with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.xml"
-        command = [*pytest_command(), *paths, f"--junitxml={report}", *extra]
-        print(f"\n===== {run.label}  ({' '.join(command[1:])})", flush=True)
-        start = time.perf_counter()
-        try:
-            returncode = subprocess.call(command, cwd=ROOT, env=env)
-        except OSError as error:  # pytest missing or not executable
-            print(f"could not start pytest: {error}", flush=True)
-            returncode = 127
-        seconds = time.perf_counter() - start
-        return Outcome(run, returncode, seconds, read_counts(report))
+        tmp = Path(tmp)
+        while waiting or running:
+            while waiting and len(running) < max(jobs, 1):
+                run = waiting.pop(0)
+                index = runs.index(run)
+                log = open(tmp / f"{index}.log", "w+")
+                command = command_of(run, tmp / f"{index}.xml", extra)
+                print(f"===== started {run.label}  ({' '.join(command[1:])})", flush=True)
+                try:
+                    process = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ, KERAS_BACKEND=run.backend),
+                                               stdout=log, stderr=subprocess.STDOUT)
+                except OSError as error:  # pytest missing or not executable
+                    log.write(f"could not start pytest: {error}\n")
+                    process = None
+                running[run] = (process, log, time.perf_counter())
+            time.sleep(0.2)
+            for run, (process, log, start) in list(running.items()):
+                returncode = 127 if process is None else process.poll()
+                if returncode is None:
+                    continue
+                del running[run]
+                seconds = time.perf_counter() - start
+                log.seek(0)
+                print(f"\n===== {run.label}: finished in {seconds:.0f} s, exit status {returncode}", flush=True)
+                sys.stdout.write(log.read())
+                log.close()
+                index = runs.index(run)
+                outcomes[run] = Outcome(run, returncode, seconds, read_counts(tmp / f"{index}.xml"))
+                sys.stdout.flush()
+    return [outcomes[run] for run in runs]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the runs on this backend (repeatable)")
     parser.add_argument("--every-backend", action="store_true",
                         help="run the notebooks and solutions on every backend, not only TensorFlow")
+    parser.add_argument("--jobs", type=int, default=2, metavar="N",
+                        help="runs going at once (default 2: TensorFlow on one lane, JAX then PyTorch on the other)")
     args, extra = parser.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
     runs = [r for r in (EVERY_BACKEND if args.every_backend else RUNS) if not args.backend or r.backend in args.backend]
@@ -129,13 +163,14 @@ def main(argv: list[str] | None = None) -> int:
             print(run.label)
         return 0
 
-    outcomes = [execute(run, extra) for run in runs]
+    clock = time.perf_counter()
+    outcomes = execute(runs, extra, jobs=args.jobs)
     print("\n===== summary")
     for outcome in outcomes:
         print(outcome.line())
     failed = [o for o in outcomes if not o.ok]
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} runs passed"
-          f" in {sum(o.seconds for o in outcomes):.0f} s.", flush=True)
+          f" in {time.perf_counter() - clock:.0f} s ({args.jobs} at a time).", flush=True)
     return 1 if failed else 0
 
 
