@@ -208,8 +208,8 @@ def early_fusion_cnn(num_classes: int = 4, input_shape=DEFAULT_CLIP_SHAPE, width
                      dropout: float = 0.0) -> keras.Model:
     """Early fusion: a 2D CNN whose input channels are all the frames of the clip, stacked.
 
-    The first layer's kernel spans every frame, ``(T, 3, 3)`` with no padding
-    in time, so it is exactly a ``Conv2D`` on the ``T * C``-channel image of
+    The first layer's kernel spans every frame, ``(T, 3, 3)`` with stride ``T``
+    and no padding in time, so it is exactly a ``Conv2D`` on the ``T * C``-channel image of
     stacked frames (Karpathy et al., 2014, "early fusion"); its output has one
     time step, and the rest is :func:`per_frame_cnn`'s 2D network. It can read
     motion (each first-layer filter weighs every frame separately), but only
@@ -224,14 +224,15 @@ def early_fusion_cnn(num_classes: int = 4, input_shape=DEFAULT_CLIP_SHAPE, width
     """
     frames = V.shape(input_shape, "input_shape", CLIP_AXES)[0]
 
-    def front(x):
-        return keras.layers.ZeroPadding3D((0, 1, 1), name="pad_space")(x)  # "same" in space, "valid" in time
-
     def fused_conv(width, name):
-        return keras.layers.Conv3D(width, (frames, 3, 3), padding="valid", use_bias=False, name=name)
+        # Stride T over T frames: one time step and, under "same" padding, no padding in time
+        # (padding in space only; an explicit ZeroPadding3D + "valid" would do the same, but
+        # TensorFlow's graph optimizer logs an error on that pattern).
+        return keras.layers.Conv3D(width, (frames, 3, 3), strides=(frames, 1, 1), padding="same", use_bias=False,
+                                   name=name)
 
     return _video_convnet(_per_frame_conv, "early_fusion_cnn", num_classes, input_shape, widths, dropout,
-                          pool_time=False, front=front, first_conv=fused_conv)
+                          pool_time=False, first_conv=fused_conv)
 
 
 @register_model("frame_difference_cnn", task="video")
