@@ -100,3 +100,23 @@ def depthwise_separable():
         L.DepthwiseConv2D(3, strides=2, padding="same", depthwise_initializer="ones"),
         L.SeparableConv2D(2, 5, padding="same", depthwise_initializer="ones", pointwise_initializer="ones"),
     ])
+
+
+def shifted_branches():
+    """x[t + 1] + x[t] (two croppings merged), then a conv: branches not centred alike (frame differences)."""
+    x = keras.Input((9, 12, 12, 1))
+    later = L.Cropping3D(((1, 0), (0, 2), (0, 0)))(x)
+    earlier = L.Cropping3D(((0, 1), (2, 0), (0, 0)))(x)
+    y = L.Add()([later, earlier])
+    y = L.Conv3D(1, (2, 3, 3), **ONES)(y)
+    return keras.Model(x, y)
+
+
+def permuted():
+    """Height and width swapped by Permute between two convolutions of different shapes."""
+    return keras.Sequential([
+        keras.Input((14, 11, 1)),
+        L.Conv2D(1, (5, 1), **ONES),
+        L.Permute((2, 1, 3)),
+        L.Conv2D(1, (3, 1), strides=(2, 1), **ONES),
+    ])

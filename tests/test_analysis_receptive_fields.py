@@ -26,6 +26,8 @@ from analysis_models import (
     depthwise_separable,
     nested,
     padding_and_cropping,
+    permuted,
+    shifted_branches,
     time_distributed,
 )
 
@@ -71,7 +73,8 @@ def predicted_support(row, unit, input_size):
 
 
 @pytest.mark.parametrize("build", [chain_2d, padding_and_cropping, chain_1d, chain_3d, branches, nested,
-                                   custom_layer, time_distributed, depthwise_separable],
+                                   custom_layer, time_distributed, depthwise_separable,
+                                   shifted_branches],
                          ids=lambda f: f.__name__)
 def test_predicted_field_is_the_measured_one(build):
     model = build()
@@ -274,3 +277,25 @@ def test_no_warnings_for_standard_layers():
         warnings.simplefilter("error")
         analysis.receptive_field(branches())
         analysis.receptive_field(nested())
+
+
+def test_merged_branches_take_the_union_of_their_fields():
+    # frames t + 1 and t merged: 2 frames (the old rule, largest size, said 1); rows 2 apart: 3 rows.
+    rf = analysis.receptive_field(shifted_branches())
+    assert rf.rows[2].size == (2, 3, 1) and rf.rows[2].start == (0, 0, 0)
+    assert rf.size == (3, 5, 3)
+
+
+def test_frame_differences_see_two_frames():
+    x = keras.Input((8, 16, 16, 1))
+    diff = L.Subtract()([L.Cropping3D(((1, 0), (0, 0), (0, 0)))(x), L.Cropping3D(((0, 1), (0, 0), (0, 0)))(x)])
+    assert analysis.receptive_field(keras.Model(x, diff)).size == (2, 1, 1)
+
+
+def test_permute_reorders_the_axes_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rf = analysis.receptive_field(permuted())
+    # Fields are per axis of each layer's output: after the swap, axis 0 is the input's width.
+    assert rf.rows[0].size == (5, 1) and rf.rows[1].size == (1, 5)
+    assert rf.size == (3, 5) and rf.jump == (2, 1) and not rf.warnings

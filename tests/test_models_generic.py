@@ -126,7 +126,7 @@ def build(name: str, shape: tuple | None = None, **kwargs):
 def test_every_family_of_the_course_is_registered():
     families = {"lenet5", "simple_cnn", "vgg_small", "resnet_small", "mobilenet_small", "efficientnet_small",
                 "tiny_vit", "unet_small", "fpn_seg", "detector", "per_frame_cnn", "c3d_small", "r2plus1d_small",
-                "cnn_gru", "sequence_cnn", "sequence_rnn", "sequence_transformer", "spectrogram_cnn", "audio_cnn1d"}
+                "cnn_gru", "early_fusion_cnn", "frame_difference_cnn", "sequence_cnn", "sequence_rnn", "sequence_transformer", "spectrogram_cnn", "audio_cnn1d"}
     missing = families - set(MODELS)
     assert not missing, f"list_models() misses {sorted(missing)}; it has {MODELS}"
 

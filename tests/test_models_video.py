@@ -1,4 +1,4 @@
-"""cnnkit.models.video: the four video classifiers and how they use time."""
+"""cnnkit.models.video: the six video classifiers and how they use time."""
 
 
 import keras
@@ -8,7 +8,7 @@ import pytest
 from cnnkit import analysis, data
 from cnnkit.models import create_model, list_models, model_tags
 
-VIDEO_MODELS = ["per_frame_cnn", "c3d_small", "r2plus1d_small", "cnn_gru"]
+VIDEO_MODELS = ["per_frame_cnn", "c3d_small", "r2plus1d_small", "cnn_gru", "early_fusion_cnn", "frame_difference_cnn"]
 
 
 def rand(*shape, seed=0):
@@ -75,7 +75,58 @@ def test_2plus1d_model_has_about_the_parameters_of_c3d():
     ("per_frame_cnn", {"widths": ()}, r"widths must be a non-empty sequence of positive integers; received \(\)"),
     ("r2plus1d_small", {"input_shape": (8, 2, 2, 1)}, r"too small for 3 stages"),
     ("cnn_gru", {"units": 0}, r"units must be a positive integer; received 0"),
+    ("early_fusion_cnn", {"input_shape": (32, 32, 1)}, r"input_shape must be \(time, height, width, channels\)"),
+    ("frame_difference_cnn", {"input_shape": (1, 32, 32, 1)}, r"at least 2 frames"),
 ])
 def test_builders_validate(builder, kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         create_model(builder, **kwargs)
+
+
+# ---------------------------------------------------------------- where time is mixed: once, at the input
+
+
+def test_early_fusion_and_frame_difference_parameters_by_hand():
+    # 3x3 convolutions without bias, batch norm (4 numbers per channel), a dense classifier.
+    def count(first_in):
+        convs = 3 * 3 * (first_in * 16 + 16 * 32 + 32 * 64)
+        return convs + 4 * (16 + 32 + 64) + (64 * 4 + 4)
+
+    assert create_model("early_fusion_cnn").count_params() == count(first_in=8 * 1) == 24_900  # 8 frames stacked
+    assert create_model("frame_difference_cnn").count_params() == count(first_in=1) == 23_892
+    assert create_model("frame_difference_cnn").count_params() == create_model("per_frame_cnn").count_params()
+
+
+def test_early_fusion_is_a_2d_cnn_on_frames_stacked_as_channels():
+    model = create_model("early_fusion_cnn", input_shape=(5, 12, 12, 2), widths=(6,))
+    kernel = model.get_layer("conv1").get_weights()[0]  # (T, 3, 3, C, 6)
+    conv2d = keras.layers.Conv2D(6, 3, padding="same", use_bias=False)
+    conv2d.build((None, 12, 12, 10))
+    # stacked channel t * C + c is frame t, channel c
+    conv2d.set_weights([kernel.transpose(1, 2, 0, 3, 4).reshape(3, 3, 10, 6)])
+    clip = rand(2, 5, 12, 12, 2, seed=3)
+    stacked = clip.transpose(0, 2, 3, 1, 4).reshape(2, 12, 12, 10)
+    fused = keras.ops.convert_to_numpy(model.get_layer("conv1")(clip))
+    assert fused.shape == (2, 1, 12, 12, 6)
+    np.testing.assert_allclose(fused[:, 0], keras.ops.convert_to_numpy(conv2d(stacked)), atol=1e-4)
+
+
+def test_frame_difference_model_is_the_per_frame_model_on_differences():
+    keras.utils.set_random_seed(0)
+    diff_model = create_model("frame_difference_cnn")
+    per_frame = create_model("per_frame_cnn", input_shape=(7, 32, 32, 1))
+    per_frame.set_weights(diff_model.get_weights())
+    clip = rand(2, 8, 32, 32, 1, seed=5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(diff_model(clip, training=False)),
+                               keras.ops.convert_to_numpy(per_frame(clip[:, 1:] - clip[:, :-1], training=False)),
+                               rtol=1e-4, atol=1e-5)
+    # A constant clip has no differences: every clip that stands still gets the same output.
+    still = np.repeat(rand(2, 1, 32, 32, 1, seed=6), 8, axis=1)
+    out = keras.ops.convert_to_numpy(diff_model(still, training=False))
+    np.testing.assert_allclose(out[0], out[1], atol=1e-5)
+
+
+def test_temporal_fields_of_the_fusion_models():
+    assert analysis.receptive_field(create_model("early_fusion_cnn")).size[0] == 8  # the whole clip, at once
+    rf = analysis.receptive_field(create_model("frame_difference_cnn"))
+    assert rf["frame_difference"].size == (2, 1, 1) and rf.size[0] == 2 and not rf.warnings

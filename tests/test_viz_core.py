@@ -47,6 +47,8 @@ def test_bar_chart_and_line_plot():
     fig = viz.line_plot([1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}, xlabel="x")
     assert len(fig.axes[0].lines) == 2 and fig.axes[0].get_xlabel() == "x"
     outside = viz.line_plot([1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}, legend="outside").axes[0].get_legend()
+    same = viz.line_plot([1, 2], {"a": [1, 1], "b": [1, 1]}, distinct=True).axes[0].lines  # b lies on a
+    assert same[0].get_marker() != same[1].get_marker() and same[0].get_linestyle() != same[1].get_linestyle()
     assert outside.get_bbox_to_anchor().x0 > viz.line_plot([1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}).axes[0].bbox.x1 - 1
 
 

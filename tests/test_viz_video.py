@@ -59,5 +59,14 @@ def test_temporal_filters_and_saliency_plots():
     assert [visible[i].get_ylabel() for i in (0, 4, 8)] == ["t=0", "t=1", "t=2"]
     with pytest.raises(ValueError, match=r"Expected a Conv3D kernel"):
         viz.show_temporal_filters(rand(3, 3, 2, 10))
+    kernel = rand(3, 3, 3, 1, 10)
+    fig = viz.show_temporal_filters(kernel, filters=[7, 2], titles=["right", "up"])
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 6 and [ax.get_title() for ax in visible[:2]] == ["right", "up"]
+    np.testing.assert_array_equal(visible[0].images[0].get_array(), kernel[0, :, :, 0, 7])  # the chosen filter
+    with pytest.raises(ValueError, match=r"filters must be"):
+        viz.show_temporal_filters(kernel, filters=[10])
+    with pytest.raises(ValueError, match=r"titles must have one entry per shown filter \(2\); received 1"):
+        viz.show_temporal_filters(kernel, filters=[1, 2], titles=["a"])
     fig = viz.plot_temporal_saliency(np.abs(rand(5, 8)), window=(2, 5), title="s")
     assert isinstance(fig, Figure) and len(fig.axes[0].patches) >= 8

@@ -30,8 +30,10 @@ shape, or from ``input_shape`` when the model accepts any size (if neither is
 known we assume sizes divisible by the stride, and say so in the row's note).
 
 Branches that merge (``Add``, ``Concatenate``, ``Multiply``, ...) take the
-largest size and the smallest start over the branches, as Araujo et al.'s
-library does; their jumps must agree. A branch that has been pooled to a
+union of the branches' fields (from the smallest start to the largest end;
+for branches centred alike, as in Araujo et al.'s library, that is the
+largest size); their jumps must agree. ``Permute`` of the spatial axes
+reorders the field's axes. A branch that has been pooled to a
 global summary and is broadcast back over space (the gate of a
 squeeze-and-excitation block) is *global context*: it is left out of the
 spatial field and the row says so. After global pooling, ``Flatten`` or a
@@ -294,6 +296,11 @@ def _propagate(call, state, n_axes, input_size, image_format, messages) -> tuple
             i = axis + lead
             start[i] = start[i] + sign * before * field_.jump[i]
         return _Field(field_.size, field_.jump, tuple(start)), note
+    if isinstance(layer, L.Permute) and image_format == "channels_last" and out_rank_ok \
+            and tuple(layer.dims)[-1] == n_axes + 1:
+        # Spatial axes reordered, channels left last: the field's axes are reordered the same way.
+        order = [d - 1 for d in tuple(layer.dims)[:-1]]
+        return _Field(*(tuple(getattr(field_, a)[i] for i in order) for a in ("size", "jump", "start"))), note
     if isinstance(layer, UPSAMPLINGS):
         factors = n_tuple(layer.size, len(field_.size) - lead)
         jump = list(field_.jump)
@@ -316,9 +323,15 @@ def _propagate(call, state, n_axes, input_size, image_format, messages) -> tuple
 
 
 def _merge(fields) -> _Field:
+    """The union of the branches' fields: from the earliest start to the latest end, per axis.
+
+    Branches that are not centred alike (``x[1:] - x[:-1]``, made with two
+    croppings, looks at frames ``t + 1`` and ``t``) cover more together than
+    either one alone.
+    """
     n = len(fields[0].size)
-    size = tuple(max(f.size[i] for f in fields) for i in range(n))
     start = tuple(min(f.start[i] for f in fields) for i in range(n))
+    size = tuple(max(f.start[i] + f.size[i] for f in fields) - start[i] for i in range(n))
     jump = tuple(max(f.jump[i] for f in fields) for i in range(n))
     return _Field(size, jump, start)
 

@@ -15,7 +15,7 @@ module              models (task)
 ``vit``             ``tiny_vit`` (classification)
 ``segmentation``    ``unet_small``, ``fpn_seg`` (segmentation)
 ``detection``       ``detector``, the :class:`Detector` model (detection)
-``video``           ``per_frame_cnn``, ``c3d_small``, ``r2plus1d_small``, ``cnn_gru`` (video)
+``video``           ``per_frame_cnn``, ``early_fusion_cnn``, ``frame_difference_cnn``, ``c3d_small``, ``r2plus1d_small``, ``cnn_gru`` (video)
 ``sequence``        ``sequence_cnn``, ``sequence_rnn``, ``sequence_transformer`` (sequence)
 ``audio``           ``spectrogram_cnn`` (classification), ``audio_cnn1d`` (audio)
 ==================  ==================================================================

@@ -12,6 +12,12 @@ Four small models that differ in one thing, how they use the time axis:
   each about as big as the 3D convolution it replaces.
 * ``cnn_gru``: per-frame 2D features fed, frame by frame, to a GRU (the
   "CNN + RNN" family, e.g. LRCN): time is mixed only at the end.
+* ``early_fusion_cnn``: a 2D CNN on the frames stacked as channels (Karpathy
+  et al., 2014's "early fusion"): time is mixed once, all of it, in the
+  first layer.
+* ``frame_difference_cnn``: the per-frame 2D CNN on differences of
+  consecutive frames: time is mixed once, two frames at a time, before any
+  learning.
 
 All share the widths ``(16, 32, 64)`` by default, so their parameter counts
 and speeds can be compared directly.
@@ -50,17 +56,23 @@ def _pool_size(stage: int, frames_left: int, pool_time: bool) -> tuple[int, int,
     return (2 if halve_time else 1, 2, 2)
 
 
-def _video_convnet(conv, name, num_classes, input_shape, widths, dropout, pool_time):
-    """The shared skeleton: [conv, BN, ReLU, pool] per stage, global average pooling, classifier."""
+def _video_convnet(conv, name, num_classes, input_shape, widths, dropout, pool_time, front=None, first_conv=None):
+    """The shared skeleton: [conv, BN, ReLU, pool] per stage, global average pooling, classifier.
+
+    ``front(x)`` (optional) transforms the clip before the first stage and
+    ``first_conv(width, name)`` (optional) replaces ``conv`` in the first stage.
+    """
     shape, widths = _check(input_shape, widths, num_classes, dropout)
     inputs = keras.Input(shape, name="clip")
-    x, frames = inputs, shape[0]
+    x = inputs if front is None else front(inputs)
+    frames = x.shape[1]
     for stage, width in enumerate(widths):
         if stage:
             pool = _pool_size(stage, frames, pool_time)
             x = keras.layers.MaxPooling3D(pool, name=f"pool{stage}")(x)
             frames //= pool[0]
-        x = conv(width, f"conv{stage + 1}")(x)
+        make = first_conv if (stage == 0 and first_conv is not None) else conv
+        x = make(width, f"conv{stage + 1}")(x)
         x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"bn{stage + 1}")(x)
         x = keras.layers.ReLU(name=f"relu{stage + 1}")(x)
     x = keras.layers.GlobalAveragePooling3D(name="avg_time_space")(x)
@@ -185,3 +197,71 @@ def cnn_gru(num_classes: int = 4, input_shape=DEFAULT_CLIP_SHAPE, widths=(16, 32
         x = keras.layers.Dropout(dropout, name="dropout")(x)
     outputs = keras.layers.Dense(num_classes, name="logits")(x)
     return keras.Model(inputs, outputs, name="cnn_gru")
+
+
+def _per_frame_conv(width, name):
+    return keras.layers.Conv3D(width, (1, 3, 3), padding="same", use_bias=False, name=name)
+
+
+@register_model("early_fusion_cnn", task="video")
+def early_fusion_cnn(num_classes: int = 4, input_shape=DEFAULT_CLIP_SHAPE, widths=DEFAULT_WIDTHS,
+                     dropout: float = 0.0) -> keras.Model:
+    """Early fusion: a 2D CNN whose input channels are all the frames of the clip, stacked.
+
+    The first layer's kernel spans every frame, ``(T, 3, 3)`` with stride ``T``
+    and no padding in time, so it is exactly a ``Conv2D`` on the ``T * C``-channel image of
+    stacked frames (Karpathy et al., 2014, "early fusion"); its output has one
+    time step, and the rest is :func:`per_frame_cnn`'s 2D network. It can read
+    motion (each first-layer filter weighs every frame separately), but only
+    with first-layer filters: after that, time is gone.
+
+    Args:
+        num_classes, input_shape, widths, dropout: as in :func:`per_frame_cnn`.
+
+    Example:
+        >>> early_fusion_cnn().get_layer("conv1").output.shape
+        (None, 1, 32, 32, 16)
+    """
+    frames = V.shape(input_shape, "input_shape", CLIP_AXES)[0]
+
+    def fused_conv(width, name):
+        # Stride T over T frames: one time step and, under "same" padding, no padding in time
+        # (padding in space only; an explicit ZeroPadding3D + "valid" would do the same, but
+        # TensorFlow's graph optimizer logs an error on that pattern).
+        return keras.layers.Conv3D(width, (frames, 3, 3), strides=(frames, 1, 1), padding="same", use_bias=False,
+                                   name=name)
+
+    return _video_convnet(_per_frame_conv, "early_fusion_cnn", num_classes, input_shape, widths, dropout,
+                          pool_time=False, first_conv=fused_conv)
+
+
+@register_model("frame_difference_cnn", task="video")
+def frame_difference_cnn(num_classes: int = 4, input_shape=DEFAULT_CLIP_SHAPE, widths=DEFAULT_WIDTHS,
+                         dropout: float = 0.0) -> keras.Model:
+    """:func:`per_frame_cnn` applied to the differences of consecutive frames, ``x[t + 1] - x[t]``.
+
+    The differences are made by built-in layers with no weights (two
+    ``Cropping3D`` and a ``Subtract``): ``T`` frames give ``T - 1``
+    difference images, each the 2D CNN's input, features averaged over time.
+    A dot moving right leaves a negative blob behind and a positive one
+    ahead, so a 2D filter on one difference image can read the direction. The
+    model has exactly :func:`per_frame_cnn`'s parameters.
+
+    Args:
+        num_classes, input_shape, widths, dropout: as in :func:`per_frame_cnn`.
+
+    Example:
+        >>> frame_difference_cnn().count_params() == per_frame_cnn().count_params()
+        True
+    """
+    frames = V.shape(input_shape, "input_shape", CLIP_AXES)[0]
+    if frames < 2:
+        raise ValueError(f"input_shape must have at least 2 frames to take differences; received {input_shape}.")
+
+    def front(x):
+        later = keras.layers.Cropping3D(((1, 0), (0, 0), (0, 0)), name="frames_1_to_T")(x)
+        earlier = keras.layers.Cropping3D(((0, 1), (0, 0), (0, 0)), name="frames_0_to_T-1")(x)
+        return keras.layers.Subtract(name="frame_difference")([later, earlier])
+
+    return _video_convnet(_per_frame_conv, "frame_difference_cnn", num_classes, input_shape, widths, dropout,
+                          pool_time=False, front=front)

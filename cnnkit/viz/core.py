@@ -187,23 +187,36 @@ def bar_chart(values: dict, title: str | None = None, ylabel: str | None = None,
     return fig
 
 
+# (marker, dash pattern) per series for line_plot(distinct=True): hollow markers of decreasing size.
+DISTINCT_STYLES = (("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."), ("v", (0, (5, 1))), ("x", (0, (1, 2))))
+
+
 def line_plot(x, series: dict, title: str | None = None, xlabel: str | None = None, ylabel: str | None = None,
-              ax=None, marker: str = "o", logy: bool = False, figsize=(4.5, 3.0), legend: str = "inside"):
+              ax=None, marker: str = "o", logy: bool = False, figsize=(4.5, 3.0), legend: str = "inside",
+              distinct: bool = False):
     """Plot several named series ``{name: y_values}`` against the same ``x``.
 
     Args:
         legend: ``"inside"`` (where it hides the fewest points) or ``"outside"``, right of
             the axes, for many series whose curves fill the plot.
+        distinct: give each series its own marker and dash pattern (``marker`` is then
+            ignored), so series that coincide (two models both at accuracy 1.0) stay visible.
 
     Returns:
         The Figure.
     """
     legend = V.choice(legend, "legend", ("inside", "outside"))
+    distinct = V.boolean(distinct, "distinct")
     fig, ax = new_axes(ax, figsize)
-    for name, ys in series.items():
+    for i, (name, ys) in enumerate(series.items()):
         if len(ys) != len(x):
             raise ValueError(f"Series {name!r} has {len(ys)} values but x has {len(x)}.")
-        ax.plot(x, ys, marker=marker, markersize=4, label=name)
+        if distinct:
+            style = DISTINCT_STYLES[i % len(DISTINCT_STYLES)]
+            ax.plot(x, ys, marker=style[0], linestyle=style[1], markersize=7 - i % 3 * 1.5, markerfacecolor="none",
+                    label=name)
+        else:
+            ax.plot(x, ys, marker=marker, markersize=4, label=name)
     if logy:
         ax.set_yscale("log")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)

@@ -174,7 +174,7 @@ def animate_clips(clips, labels=None, fps: float = 4.0, scale: int = 3):
 
 
 def show_temporal_filters(kernel, max_filters: int = 8, in_channel: int | None = None, axes=None,
-                          panel_size: float = 0.9):
+                          panel_size: float = 0.9, filters=None, titles=None):
     """Show 3D convolution kernels as columns of time slices: what each filter looks for, frame by frame.
 
     One column per filter, one row per time step of the kernel. A filter whose
@@ -184,9 +184,12 @@ def show_temporal_filters(kernel, max_filters: int = 8, in_channel: int | None =
 
     Args:
         kernel: a ``Conv3D`` kernel ``(t, k_h, k_w, C_in, C_out)`` (``layer.get_weights()[0]``).
-        max_filters: show the first this many output filters.
+        max_filters: show the first this many output filters (when ``filters`` is ``None``).
         in_channel: show this input channel; ``None`` averages over input channels.
         axes: ``t * filters`` Axes (row-major), or ``None`` for a new figure.
+        filters: indices of the output filters to show, in this order (e.g. the most
+            direction-selective ones); ``None`` shows the first ``max_filters``.
+        titles: one title per shown filter (default ``"filter <index>"``).
 
     Returns:
         The Figure.
@@ -196,18 +199,30 @@ def show_temporal_filters(kernel, max_filters: int = 8, in_channel: int | None =
         raise ValueError(f"Expected a Conv3D kernel (t, k_h, k_w, C_in, C_out); received shape {kernel.shape}.")
     in_channel = V.integer(in_channel, "in_channel", 0, kernel.shape[3] - 1, allow_none=True)
     kernel = kernel.mean(axis=3) if in_channel is None else kernel[:, :, :, in_channel]
-    t, filters = kernel.shape[0], min(kernel.shape[-1], max_filters)
-    fig, flat = grid_axes(filters * t, ncols=filters, axes=axes, panel_size=panel_size)
-    for f in range(filters):
+    t = kernel.shape[0]
+    if filters is None:
+        chosen = list(range(min(kernel.shape[-1], max_filters)))
+    else:
+        items = V.as_sequence(filters)
+        if not items:
+            V.fail("filters", "a non-empty sequence of filter indices", filters)
+        chosen = [V.integer(f, "filters", 0, kernel.shape[-1] - 1) for f in items]
+    if titles is None:
+        titles = [f"filter {f}" for f in chosen]
+    elif len(titles) != len(chosen):
+        raise ValueError(f"titles must have one entry per shown filter ({len(chosen)}); received {len(titles)}.")
+    n = len(chosen)
+    fig, flat = grid_axes(n * t, ncols=n, axes=axes, panel_size=panel_size)
+    for column, (f, title) in enumerate(zip(chosen, titles)):
         limit = float(np.abs(kernel[..., f]).max()) or 1.0
         for step in range(t):
-            ax = flat[step * filters + f]
+            ax = flat[step * n + column]
             ax.imshow(kernel[step, :, :, f], cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if step == 0:
-                ax.set_title(f"filter {f}", fontsize=8)
-            if f == 0:
+                ax.set_title(title, fontsize=8)
+            if column == 0:
                 ax.set_ylabel(f"t={step}", fontsize=8)
     return fig
 
