@@ -59,7 +59,7 @@ exercise("02.1", title="Overlapping pooling", level=1, minutes=10,
          check=expect_fields({
              "pool": expect_function(overlapping_max_pool, lazy(_hidden_maps),
                                      what="your pooling (a layer or function of a batch of maps)"),
-             "more_invariant": _yes_no(True, "whether it changes less than MaxPooling2D(2) under shifts"),
+             "more_invariant": _yes_no(True, "whether it changes less than MaxPooling2D(2) under shifts of 1-4 px"),
          }),
          correct={"pool": overlapping_max_pool, "more_invariant": True},
          wrong={"pool": lambda maps: ops.max_pool2d(np.asarray(maps), 3, 3, "valid"), "more_invariant": False},
