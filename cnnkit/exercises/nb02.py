@@ -166,7 +166,7 @@ model_answer(
     "Yes. With random weights and ReLU, the gradient of the central unit with respect to the input "
     "(each pixel's influence) depends on the input and has both signs, so average its magnitude over "
     "many inputs. That average still peaks at the centre and falls off fast towards the border of the "
-    "field: its spread grows roughly like √L (about ×1.4 per doubling of the depth), somewhat wider "
+    "field: its spread grows roughly like √L (about ×1.5 per doubling of the depth), somewhat wider "
     "than the equal-weight linear stack's √(2L/3), while the field itself grows like 1 + 2L. Each ReLU "
     "cuts the paths through the units it switches off, but with several channels per layer almost "
     "every pixel of the field keeps some path, and counting paths still favours the centre. Luo et al. "
