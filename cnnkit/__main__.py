@@ -165,7 +165,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"error: could not save the model to {str(output)!r} ({error}); {str(output)!r} {state}.",
               file=sys.stderr)
         return 1
-    print(f"saved: {output}")
+    print(f"saved: {output} (load it with cnnkit.export.load_keras, or keras.models.load_model after import cnnkit)")
     return 0
 
 
@@ -182,11 +182,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return _fail(str(error).removesuffix("."))
 
     _start_backend()  # imports cnnkit whole: its layers are registered, so the file loads
-    import keras
+    from cnnkit import export, train
 
-    from cnnkit import train
-
-    model = keras.models.load_model(path)
+    try:
+        model = export.load_keras(path)  # a corrupt file is told apart from a missing one
+    except ValueError as error:
+        return _fail(str(error).removesuffix("."))
+    if len(model.input_shape) != 4 or len(model.output_shape) != 2:
+        return _fail(f"the model takes inputs of shape {model.input_shape}; evaluate needs an image classifier, "
+                     f"inputs of shape (None, height, width, channels)")
     height, width, channels = model.input_shape[1:]
     if args.image_size is not None and args.image_size != height:
         return _fail(f"the model expects {height}x{width} images; received --image-size {args.image_size}")
@@ -194,6 +198,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if dataset.input_shape != (height, width, channels):
         return _fail(f"the model expects images of shape {(height, width, channels)}, dataset {args.data!r} has "
                      f"{dataset.input_shape}")
+    if model.output_shape[-1] != dataset.num_classes:
+        return _fail(f"the model outputs {model.output_shape[-1]} classes; dataset {args.data!r} has "
+                     f"{dataset.num_classes}")
     result = train.evaluate(model, dataset.x_test, dataset.y_test, class_names=dataset.class_names)
     print(result)
     print(f"test accuracy: {result.accuracy:.4f}")

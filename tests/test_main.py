@@ -155,6 +155,8 @@ def test_overwrite_replaces_an_existing_model(tmp_path, capsys):
     existing = tmp_path / "old.keras"
     existing.write_bytes(b"an old model")
     assert cli.main([*TINY, "--output", str(existing), "--overwrite"]) == 0
+    assert "load it with cnnkit.export.load_keras, or keras.models.load_model after import cnnkit" in (
+        capsys.readouterr().out)
     import keras
 
     assert keras.models.load_model(existing).input_shape == (None, 8, 8, 1)
@@ -209,3 +211,32 @@ def test_help_and_argument_errors_answer_before_keras_is_imported(args, code, sa
     assert returncode == code, stderr[-2000:]
     assert says in stderr
     assert "cnnkit" in modules and not modules & HEAVY, sorted(modules & HEAVY)
+
+
+@pytest.mark.parametrize("content", [b"", b"PK half a zip"])
+def test_evaluate_a_corrupt_file_says_so_not_file_not_found(content, tmp_path, capsys):
+    corrupt = tmp_path / "corrupt.keras"
+    corrupt.write_bytes(content)
+    assert cli.main(["evaluate", str(corrupt)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "is not a readable .keras file" in err, err
+    assert "not found" not in err.lower()
+
+
+def test_evaluate_refuses_a_model_that_does_not_fit_the_dataset(tmp_path, capsys):
+    import keras
+
+    from cnnkit import create_model, export
+
+    three_classes = export.save_keras(create_model("simple_cnn", num_classes=3, input_shape=(8, 8, 1)),
+                                      tmp_path / "three.keras")
+    assert cli.main(["evaluate", str(three_classes), "--data", "digits"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: the model outputs 3 classes; dataset 'digits' has 10")
+    inputs = keras.Input((5,))
+    flat = keras.Model(inputs, keras.layers.Dense(10)(inputs))
+    flat_path = export.save_keras(flat, tmp_path / "flat.keras")
+    assert cli.main(["evaluate", str(flat_path), "--data", "digits"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: the model takes inputs of shape (None, 5); evaluate needs an image classifier, "
+        "inputs of shape (None, height, width, channels)")
