@@ -32,7 +32,20 @@ DATASETS = ("cifar10", "digits", "fashion_mnist", "shapes")
 DEFAULT_IMAGE_SIZE = {"digits": 32, "shapes": 32}
 
 
+def _import_cnnkit() -> None:
+    """Import Keras and the whole package (cnnkit's layers registered), once the arguments are parsed.
+
+    ``python -m cnnkit`` imports only this module and :mod:`cnnkit._validate` before
+    it parses its arguments, so ``--help`` and a bad argument answer at once; the
+    commands call this before their first use of Keras.
+    """
+    import cnnkit
+
+    cnnkit.import_all()
+
+
 def cmd_info(args: argparse.Namespace) -> int:
+    _import_cnnkit()
     from cnnkit import __version__, device
 
     print(f"cnnkit {__version__}")
@@ -46,6 +59,7 @@ def _fail(message: str) -> int:
 
 
 def _classifiers() -> list[str]:
+    _import_cnnkit()
     from cnnkit.models import list_models
 
     return list_models(task="classification")
@@ -67,6 +81,7 @@ def _start_backend() -> None:
     cuInit" from C++ the first time it starts (at the first tensor, not at import);
     nothing is wrong, so the CLI's output should not show it.
     """
+    _import_cnnkit()
     import keras
 
     from cnnkit._native_logs import quiet_native_stderr
@@ -76,9 +91,11 @@ def _start_backend() -> None:
 
 
 def _check_train_args(args: argparse.Namespace) -> Path:
-    """Every ``train`` argument checked before any work; returns the output path. Raises ``ValueError``."""
-    if args.model not in _classifiers():
-        raise ValueError(f"unknown model {args.model!r}; valid models: {', '.join(_classifiers())}")
+    """Every ``train`` argument checked before any work; returns the output path. Raises ``ValueError``.
+
+    The checks that need no Keras come first, so most mistakes are answered before it is imported;
+    the model name needs the registry, which imports Keras.
+    """
     if args.data not in DATASETS:
         raise ValueError(f"unknown dataset {args.data!r}; valid datasets: {', '.join(DATASETS)}")
     V.positive_int(args.epochs, "--epochs")
@@ -91,9 +108,12 @@ def _check_train_args(args: argparse.Namespace) -> Path:
     V.non_negative_int(args.seed, "--seed")
     output = args.output or f"runs/{args.model}_{args.data}.keras"
     try:
-        return V.output_file(output, "--output", ".keras", overwrite=args.overwrite)
+        output = V.output_file(output, "--output", ".keras", overwrite=args.overwrite)
     except ValueError as error:  # the flag's name, not the Python argument's
         raise type(error)(str(error).replace("(pass overwrite", "(pass --overwrite")) from None
+    if args.model not in _classifiers():
+        raise ValueError(f"unknown model {args.model!r}; valid models: {', '.join(_classifiers())}")
+    return output
 
 
 def _diverged(model, history) -> str | None:
@@ -145,7 +165,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"error: could not save the model to {str(output)!r} ({error}); {str(output)!r} {state}.",
               file=sys.stderr)
         return 1
-    print(f"saved: {output}")
+    print(f"saved: {output} (load it with cnnkit.export.load_keras, or keras.models.load_model after import cnnkit)")
     return 0
 
 
@@ -161,13 +181,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     except ValueError as error:
         return _fail(str(error).removesuffix("."))
 
-    import keras
+    _start_backend()  # imports cnnkit whole: its layers are registered, so the file loads
+    from cnnkit import export, train
 
-    import cnnkit  # noqa: F401  (registers cnnkit's layers so the file loads)
-    from cnnkit import train
-
-    _start_backend()
-    model = keras.models.load_model(path)
+    try:
+        model = export.load_keras(path)  # a corrupt file is told apart from a missing one
+    except ValueError as error:
+        return _fail(str(error).removesuffix("."))
+    if len(model.input_shape) != 4 or len(model.output_shape) != 2:
+        return _fail(f"the model takes inputs of shape {model.input_shape}; evaluate needs an image classifier, "
+                     f"inputs of shape (None, height, width, channels)")
     height, width, channels = model.input_shape[1:]
     if args.image_size is not None and args.image_size != height:
         return _fail(f"the model expects {height}x{width} images; received --image-size {args.image_size}")
@@ -175,6 +198,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if dataset.input_shape != (height, width, channels):
         return _fail(f"the model expects images of shape {(height, width, channels)}, dataset {args.data!r} has "
                      f"{dataset.input_shape}")
+    if model.output_shape[-1] != dataset.num_classes:
+        return _fail(f"the model outputs {model.output_shape[-1]} classes; dataset {args.data!r} has "
+                     f"{dataset.num_classes}")
     result = train.evaluate(model, dataset.x_test, dataset.y_test, class_names=dataset.class_names)
     print(result)
     print(f"test accuracy: {result.accuracy:.4f}")

@@ -615,11 +615,13 @@ def model_inputs(value, name: str = "x"):
         >>> model_inputs(np.full((2, 4, 4, 1), 0.5)).shape
         (2, 4, 4, 1)
     """
+    if isinstance(value, (str, bytes)) or is_number(value):
+        fail(name, "an array of images (batch, height, width, channels) or a dataset", value, wrong_type=True)
     if not (isinstance(value, np.ndarray) or (hasattr(value, "shape") and hasattr(value, "dtype"))):
         return value
     raw = np.asarray(value)
-    if not np.issubdtype(raw.dtype, np.number):
-        return value
+    if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_):
+        fail(name, "an array of numbers", value, wrong_type=True)
     low, high = value_range(raw, name)
     if raw.ndim in (4, 5):
         _refuse_0_255(raw, name, low, high, float_limit=2.0)

@@ -133,7 +133,8 @@ def stft(signal, frame_length: int = 256, frame_step: int = 128, fft_length: int
     if fft_length < frame_length:
         raise ValueError(f"fft_length must be at least frame_length ({frame_length}); received {fft_length}.")
     V.choice(window, "window", ("hann", None))
-    frames = frame(signal, frame_length, frame_step)
+    frames = frame(signal, frame_length, frame_step)  # refuses complex signals, too short ones
+    V.finite_array(signal, "signal", dtype=np.float64)  # NaN would fill every frame it touches with NaN
     if window == "hann":
         frames = frames * hann_window(frame_length)
     return np.fft.rfft(frames, n=fft_length, axis=-1)

@@ -9,7 +9,7 @@ conversion bought.
 ================  =====================  =======================================  ================
 format            write                  run                                      needs
 ================  =====================  =======================================  ================
-``.keras``        :func:`save_keras`     ``keras.models.load_model``              Keras
+``.keras``        :func:`save_keras`     :func:`load_keras` (``load_model``)      Keras
 SavedModel        :func:`export_saved_model`  :func:`load_saved_model`            TensorFlow
 LiteRT (TFLite)   :func:`export_litert`  :class:`LiteRTModel`                     TensorFlow (+ ai-edge-litert)
 ONNX              :func:`export_onnx`    :class:`OnnxModel`                       tf2onnx, onnx, onnxruntime
@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import statistics
 import warnings
 from dataclasses import dataclass
@@ -145,6 +146,54 @@ def save_keras(model, path) -> Path:
             os.remove(temporary)
         raise
     return path
+
+
+def load_keras(path):
+    """Load a ``.keras`` model, with an error that says what is wrong with a file that does not load.
+
+    ``import cnnkit`` registers cnnkit's layers and models, so a cnnkit model loads
+    with ``keras.models.load_model`` once cnnkit is imported. (In a process that has
+    not imported cnnkit, Keras fails with "Could not locate class": Keras imports
+    the module named in a file only for its own packages, and has no plug-in
+    registry a package could join.) This function also tells apart what Keras
+    reports as "File not found" in every case:
+
+    * a missing file;
+    * a corrupt one: not a zip archive, truncated, or without the model's config
+      (an interrupted save, a download cut short, another format renamed);
+    * a file that uses a class nobody registered (a custom layer whose module was not imported).
+
+    Raises:
+        ValueError: for each case above, naming the file.
+
+    Example:
+        >>> model = load_keras("runs/simple_cnn_digits.keras")   # doctest: +SKIP
+    """
+    import zipfile
+
+    if not isinstance(path, (str, os.PathLike)):
+        V.fail("path", "a path to a .keras file", path, wrong_type=True)
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"path must be an existing .keras file; received {str(path)!r}, which does not exist.")
+    corrupt = (f"{str(path)!r} is not a readable .keras file (a zip archive holding config.json and the weights): "
+               f"it is corrupt or truncated (an interrupted save or download?) or in another format")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "config.json" not in archive.namelist() or archive.testzip() is not None:
+                raise ValueError(f"{corrupt}.")
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"{corrupt} ({error}).") from None
+    try:
+        return keras.models.load_model(path)
+    except TypeError as error:  # Keras nests the missing class's message inside its container's
+        missing = re.search(r"Could not locate (?:class|function) '([^']+)'", str(error))
+        if missing is None:
+            raise
+        name = missing.group(1)
+        raise ValueError(f"{str(path)!r} uses the class {name!r}, which is not registered: import the module that "
+                         f"defines it (decorated with @keras.saving.register_keras_serializable) before loading; "
+                         f"cnnkit's own classes are registered by import cnnkit.") from None
 
 
 def export_saved_model(model, path) -> Path:

@@ -33,9 +33,19 @@ def _check_padding(padding: str) -> str:
     return V.choice(padding, "padding", PADDINGS, case_sensitive=False)
 
 
+def _floats(x) -> np.ndarray:
+    """``x`` as a float64 array; anything that is not numbers (a string, a list of names) is refused."""
+    x = np.asarray(x)
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
+        raise V.ArgumentTypeError(f"x must be an array of numbers; received {V.describe(x)}.")
+    return x.astype(np.float64)
+
+
 def _as_batch(x: np.ndarray) -> tuple[np.ndarray, bool]:
     """Accept (H, W, C) or (N, H, W, C); return a 4D array and whether a batch axis was added."""
     x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.number):
+        raise V.ArgumentTypeError(f"x must be an array of numbers; received {V.describe(x)}.")
     if x.ndim == 3:
         return x[None], True
     if x.ndim == 4:
@@ -72,8 +82,8 @@ def conv_output_size(n: int, kernel: int, stride: int = 1, padding: str = "valid
     k_eff = effective_kernel_size(kernel, dilation)
     if k_eff > n:
         raise ValueError(
-            f"With padding='valid' the (dilated) kernel must fit in the input: kernel span {k_eff} "
-            f"> input size {n}."
+            f"the (dilated) kernel must fit in the input with padding='valid' (kernel span <= input size); "
+            f"received kernel span {k_eff} and input size {n}."
         )
     return (n - k_eff) // stride + 1
 
@@ -116,7 +126,7 @@ def conv2d_loops(x, kernel, bias=None, stride=1, padding: str = "valid", dilatio
     Returns:
         ``(N, H_out, W_out, C_out)`` (or without ``N`` if ``x`` had none), float64.
     """
-    x, added_batch = _as_batch(np.asarray(x, dtype=np.float64))
+    x, added_batch = _as_batch(_floats(x))
     kernel = _check_kernel(kernel, x.shape[-1])
     (sh, sw), (dh, dw) = V.pair(stride, "stride"), V.pair(dilation, "dilation")
     kh, kw = kernel.shape[:2]
@@ -167,7 +177,7 @@ def conv2d_im2col(x, kernel, bias=None, stride=1, padding: str = "valid", dilati
     how libraries reach near-peak speed: matrix multiplication is the most
     optimised routine on every CPU and GPU.
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = _floats(x)
     x4, added_batch = _as_batch(x)
     kernel = _check_kernel(kernel, x4.shape[-1])
     cols = im2col(x4, kernel.shape[:2], stride, padding, dilation)
@@ -195,7 +205,7 @@ def _check_kernel(kernel, in_channels: int) -> np.ndarray:
 
 
 def _pool(x, pool_size, stride, padding: str, reduce: str) -> np.ndarray:
-    x, added_batch = _as_batch(np.asarray(x, dtype=np.float64))
+    x, added_batch = _as_batch(_floats(x))
     (ph, pw) = V.pair(pool_size, "pool_size")
     (sh, sw) = V.pair(pool_size if stride is None else stride, "stride")
     padding = _check_padding(padding)
@@ -276,7 +286,7 @@ def adaptive_avg_pool2d(x, output_size) -> np.ndarray:
         >>> adaptive_avg_pool2d(np.ones((7, 9, 2)), (4, 4)).shape
         (4, 4, 2)
     """
-    x, added_batch = _as_batch(np.asarray(x, dtype=np.float64))
+    x, added_batch = _as_batch(_floats(x))
     out_h, out_w = V.pair(output_size, "output_size")
     rows, cols = adaptive_bins(x.shape[1], out_h), adaptive_bins(x.shape[2], out_w)
     out = np.empty((x.shape[0], out_h, out_w, x.shape[-1]))

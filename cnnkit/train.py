@@ -284,6 +284,9 @@ def _check_data(model, x, y, x_name: str, y_name: str) -> None:
     truncated to 3 by Keras) below the number of model outputs.
     """
     V.model_inputs(x, x_name)
+    if hasattr(x, "shape") and hasattr(y, "shape") and len(x.shape) and len(y.shape) and x.shape[0] != y.shape[0]:
+        raise ValueError(f"{y_name} must hold one label per sample of {x_name} ({x.shape[0]}); received "
+                         f"{y.shape[0]} labels.")
     loss = getattr(model, "loss", None)
     sparse = isinstance(loss, keras.losses.SparseCategoricalCrossentropy) or loss == "sparse_categorical_crossentropy"
     units = _output_units(model)
@@ -455,6 +458,7 @@ def evaluate(model, x, y=None, class_names=None, batch_size: int = 256, from_log
     """
     batch_size = V.positive_int(batch_size, "batch_size")
     from_logits = V.boolean(from_logits, "from_logits")
+    V.model_inputs(x, "x")  # a string or a number is neither an array nor a dataset
     if isinstance(x, np.ndarray) or keras.ops.is_tensor(x):
         if y is None:
             raise ValueError("x is an array, so y (the labels) is required; received y=None.")

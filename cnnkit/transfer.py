@@ -54,6 +54,37 @@ APPLICATIONS = {
     "efficientnet_b0": ("EfficientNetB0", 255.0, 0.0),  # expects [0, 255]; normalises inside
 }
 
+# The hash of every ImageNet weight file load_pretrained downloads. cnnkit downloads the file itself
+# with keras.utils.get_file(file_hash=...), which checks the hash after the download and again each time
+# the cached copy is reused, and hands the checked file to the keras.applications constructor (which,
+# for MobileNetV2, would download without any hash and trust the cache afterwards).
+# EfficientNetB0's is the MD5 Keras itself checks (keras/src/applications/efficientnet.py,
+# WEIGHTS_HASHES["b0"][1]). Keras publishes no hash for MobileNetV2's files, so none is recorded and
+# load_pretrained("mobilenet_v2") does not download them (it says so and uses random weights); to use
+# them, add the SHA-256 of a copy you trust here, under the file name weights_file gives.
+WEIGHT_HASHES = {
+    "efficientnetb0_notop.h5": "50bc09e76180e00e4465e1a485ddc09d",
+}
+
+
+def weights_file(name: str, input_shape) -> tuple[str, str]:
+    """``(file name, URL)`` of the ImageNet weights without the top that Keras's constructor would download.
+
+    MobileNetV2 has one file per input size 96, 128, 160, 192 and 224 (Keras
+    uses the 224 file for any other size); EfficientNetB0 one for every size.
+
+    Example:
+        >>> weights_file("mobilenet_v2", (96, 96, 3))[0]
+        'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5'
+    """
+    V.choice(name, "name", list_pretrained())
+    if name == "mobilenet_v2":
+        rows = input_shape[0] if input_shape[0] in (96, 128, 160, 192, 224) else 224
+        fname = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5"
+        return fname, f"https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/{fname}"
+    fname = "efficientnetb0_notop.h5"
+    return fname, f"https://storage.googleapis.com/keras-applications/{fname}"
+
 
 @dataclass(repr=False)
 class Backbone:
@@ -90,10 +121,12 @@ def list_pretrained() -> list[str]:
 def load_pretrained(name: str = "mobilenet_v2", input_shape=(96, 96, 3), weights: str | None = "imagenet") -> Backbone:
     """A ``keras.applications`` backbone (``include_top=False``) with ImageNet weights when possible.
 
-    With ``weights="imagenet"`` it downloads the weights (Keras caches them
-    under ``~/.keras/models``). Offline, with ``CNNKIT_OFFLINE=1``, or when the
-    download fails, it builds the same network with ``weights=None`` (random
-    initialisation) and prints one message saying so.
+    With ``weights="imagenet"`` it downloads the weights with the hash cnnkit
+    keeps for them (:data:`WEIGHT_HASHES`; Keras caches them under
+    ``~/.keras/models`` and the hash is checked on every reuse). Offline, with
+    ``CNNKIT_OFFLINE=1``, when the download fails or its hash does not match, or
+    when cnnkit keeps no hash for the file, it builds the same network with
+    ``weights=None`` (random initialisation) and prints one message saying so.
 
     Args:
         name: one of :func:`list_pretrained`.
@@ -115,11 +148,17 @@ def load_pretrained(name: str = "mobilenet_v2", input_shape=(96, 96, 3), weights
 
     if weights is None:
         return Backbone(build(None), name, None, scale, offset, f"{class_name} with random weights (weights=None).")
+    advice = f"Connect to the internet (and unset {config.OFFLINE_ENV}) for ImageNet weights."
+    fname, origin = weights_file(name, input_shape)
     if config.offline_mode():
         reason = f"{config.OFFLINE_ENV}=1 is set"
+    elif fname not in WEIGHT_HASHES:
+        reason = f"cnnkit keeps no verified hash for {fname}, and Keras checks none, so it is not downloaded"
+        advice = "Add the SHA-256 of a copy you trust to cnnkit.transfer.WEIGHT_HASHES for ImageNet weights."
     else:
         try:
-            model = build("imagenet")
+            path = keras.utils.get_file(fname, origin, file_hash=WEIGHT_HASHES[fname], cache_subdir="models")
+            model = build(path)
             return Backbone(model, name, "imagenet", scale, offset, f"{class_name} with ImageNet weights.")
         except Exception as err:  # no network, DNS failure, blocked download, hash mismatch, ...
             reason = f"{type(err).__name__}: {err}".splitlines()[0]
@@ -127,7 +166,7 @@ def load_pretrained(name: str = "mobilenet_v2", input_shape=(96, 96, 3), weights
     message = (
         f"[cnnkit] ImageNet weights for {class_name} are not available ({reason}). Using the same network "
         f"with random weights (weights=None): the transfer recipe runs, but the frozen features are not "
-        f"pretrained. Connect to the internet (and unset {config.OFFLINE_ENV}) for ImageNet weights."
+        f"pretrained. {advice}"
     )
     print(message, file=sys.stderr)
     return Backbone(build(None), name, None, scale, offset, message)

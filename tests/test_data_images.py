@@ -20,7 +20,7 @@ def test_every_photo_loads(name):
 
 def test_gray_photo_and_unknown_name():
     assert data.load_image("grace_hopper", gray=True).shape[-1] == 1
-    with pytest.raises(ValueError, match=r"Unknown image 'lena'\. Available: .*grace_hopper"):
+    with pytest.raises(ValueError, match=r"name must be one of the shipped images \(.*grace_hopper.*\); received 'lena'"):
         data.load_image("lena")
 
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from cnnkit import export
+from cnnkit import create_model, export
 
 INPUT_SHAPE = (12, 12, 1)
 
@@ -144,3 +144,46 @@ def test_litert_model_rejects_a_wrong_input_shape(model_and_data, tmp_path):
     lite = export.LiteRTModel(export.export_litert(model, tmp_path / "m.tflite"))
     with pytest.raises(ValueError, match=r"expects a batch of shape \(-1, 12, 12, 1\).*received an array of shape \(2, 10, 10, 1\)"):
         lite.predict(np.zeros((2, 10, 10, 1)))
+
+
+# ---------------------------------------------------------------- load_keras: a clear error for every bad file
+
+
+def tiny_cnnkit_model():
+    return create_model("simple_cnn", num_classes=3, input_shape=(8, 8, 1))
+
+
+def test_load_keras_round_trips_a_cnnkit_model(tmp_path):
+    model = tiny_cnnkit_model()
+    path = export.save_keras(model, tmp_path / "m.keras")
+    x = np.random.default_rng(0).random((2, 8, 8, 1), dtype=np.float32)
+    np.testing.assert_allclose(export.load_keras(path).predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_load_keras_tells_a_missing_file_from_a_corrupt_one(tmp_path):
+    with pytest.raises(ValueError, match=r"path must be an existing \.keras file; received '.*nothing\.keras', "
+                                         r"which does not exist"):
+        export.load_keras(tmp_path / "nothing.keras")
+    for content in (b"", b"PK half a zip", b"not a zip at all"):
+        corrupt = tmp_path / "corrupt.keras"
+        corrupt.write_bytes(content)
+        with pytest.raises(ValueError, match=r"is not a readable \.keras file") as error:
+            export.load_keras(corrupt)
+        assert "not found" not in str(error.value).lower()
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes(export.save_keras(tiny_cnnkit_model(), tmp_path / "good.keras").read_bytes()[:-200])
+    with pytest.raises(ValueError, match=r"is not a readable \.keras file"):
+        export.load_keras(truncated)
+
+
+def test_load_keras_names_a_class_nobody_registered(tmp_path):
+    @keras.saving.register_keras_serializable(package="elsewhere")
+    class Doubler(keras.layers.Layer):
+        def call(self, x):
+            return 2 * x
+
+    inputs = keras.Input((3,))
+    path = export.save_keras(keras.Model(inputs, Doubler()(inputs)), tmp_path / "m.keras")
+    keras.saving.get_custom_objects().pop("elsewhere>Doubler")  # as in a fresh process that never defined it
+    with pytest.raises(ValueError, match=r"uses the class 'Doubler', which is not registered.*import the module"):
+        export.load_keras(path)

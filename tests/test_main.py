@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -154,6 +155,8 @@ def test_overwrite_replaces_an_existing_model(tmp_path, capsys):
     existing = tmp_path / "old.keras"
     existing.write_bytes(b"an old model")
     assert cli.main([*TINY, "--output", str(existing), "--overwrite"]) == 0
+    assert "load it with cnnkit.export.load_keras, or keras.models.load_model after import cnnkit" in (
+        capsys.readouterr().out)
     import keras
 
     assert keras.models.load_model(existing).input_shape == (None, 8, 8, 1)
@@ -167,3 +170,73 @@ def test_a_nan_model_is_not_saved(tmp_path, capsys):
     assert err.startswith("error: training diverged (loss nan")
     assert "not saved" in err and "--learning-rate" in err
     assert not output.exists()
+
+
+# ---------------------------------------------------------------- arguments parsed before Keras is imported
+
+
+HEAVY = {"keras", "tensorflow", "jax", "torch"}
+
+# A sitecustomize module on PYTHONPATH runs first in the child process; at exit (argparse's SystemExit
+# included) it writes the names of the modules the command imported. (`python -X importtime` cannot tell:
+# cnnkit silences file descriptor 2 while Keras is imported, and importtime writes there.)
+PROBE = """
+import atexit, os, sys
+atexit.register(lambda: open(os.environ["CNNKIT_PROBE"], "w").write("\\n".join(sorted(sys.modules))))
+"""
+
+
+def imported_modules(tmp_path, *args):
+    """Exit code, stderr and the top-level modules that ``python -m cnnkit ...`` imported."""
+    (tmp_path / "sitecustomize.py").write_text(PROBE)
+    probe = tmp_path / "modules.txt"
+    env = {**os.environ, "CNNKIT_PROBE": str(probe),
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    result = subprocess.run([sys.executable, "-m", "cnnkit", *args], capture_output=True, text=True, env=env,
+                            timeout=300)
+    return result.returncode, result.stderr, {name.split(".")[0] for name in probe.read_text().split()}
+
+
+@pytest.mark.parametrize("args, code, says", [
+    (("--help",), 0, ""),
+    (("train", "--help"), 0, ""),
+    ((), 2, "the following arguments are required: command"),
+    (("train", "simple_cnn", "--epochs", "ten"), 2, "argument --epochs: invalid int value: 'ten'"),
+    (("train", "simple_cnn", "--epochs", "0"), 2, "error: --epochs must be a positive integer; received 0"),
+    (("train", "simple_cnn", "--output", "model.h5"), 2, "--output must be a path ending in .keras"),
+    (("evaluate", "no/such/model.keras"), 2, "error: no such model file"),
+])
+def test_help_and_argument_errors_answer_before_keras_is_imported(args, code, says, tmp_path):
+    returncode, stderr, modules = imported_modules(tmp_path, *args)
+    assert returncode == code, stderr[-2000:]
+    assert says in stderr
+    assert "cnnkit" in modules and not modules & HEAVY, sorted(modules & HEAVY)
+
+
+@pytest.mark.parametrize("content", [b"", b"PK half a zip"])
+def test_evaluate_a_corrupt_file_says_so_not_file_not_found(content, tmp_path, capsys):
+    corrupt = tmp_path / "corrupt.keras"
+    corrupt.write_bytes(content)
+    assert cli.main(["evaluate", str(corrupt)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "is not a readable .keras file" in err, err
+    assert "not found" not in err.lower()
+
+
+def test_evaluate_refuses_a_model_that_does_not_fit_the_dataset(tmp_path, capsys):
+    import keras
+
+    from cnnkit import create_model, export
+
+    three_classes = export.save_keras(create_model("simple_cnn", num_classes=3, input_shape=(8, 8, 1)),
+                                      tmp_path / "three.keras")
+    assert cli.main(["evaluate", str(three_classes), "--data", "digits"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: the model outputs 3 classes; dataset 'digits' has 10")
+    inputs = keras.Input((5,))
+    flat = keras.Model(inputs, keras.layers.Dense(10)(inputs))
+    flat_path = export.save_keras(flat, tmp_path / "flat.keras")
+    assert cli.main(["evaluate", str(flat_path), "--data", "digits"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: the model takes inputs of shape (None, 5); evaluate needs an image classifier, "
+        "inputs of shape (None, height, width, channels)")

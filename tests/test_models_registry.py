@@ -18,7 +18,7 @@ def test_register_create_and_list(monkeypatch):
     assert registry.list_models() == ["tiny"]
     assert registry.create_model("tiny", num_classes=5).output_shape == (None, 5)
     assert registry.model_tags("tiny") == {"task": "classification", "backbone": True}
-    with pytest.raises(ValueError, match=r"Unknown model 'huge'\. Available: tiny"):
+    with pytest.raises(ValueError, match=r"name must be a registered model \(.*tiny.*\); received 'huge'"):
         registry.create_model("huge")
     with pytest.raises(ValueError, match=r"already registered"):
         registry.register_model("tiny")(lambda: None)

@@ -30,20 +30,54 @@ def test_offline_mode_builds_random_weights_and_says_so_once(capsys):
 
 def test_failed_download_falls_back_with_the_reason(monkeypatch, capsys):
     monkeypatch.setenv(config.OFFLINE_ENV, "0")
-    real = keras.applications.EfficientNetB0
-    calls = []
 
-    def no_network(weights=None, **kwargs):
-        calls.append(weights)
-        if weights == "imagenet":
-            raise OSError("URL fetch failure: no route to host")
-        return real(weights=weights, **kwargs)
+    def no_network(fname, origin, **kwargs):
+        raise OSError("URL fetch failure: no route to host")
 
-    monkeypatch.setattr(keras.applications, "EfficientNetB0", no_network)
+    monkeypatch.setattr(keras.utils, "get_file", no_network)
     backbone = transfer.load_pretrained("efficientnet_b0", input_shape=SHAPE)
-    assert calls == ["imagenet", None]
     assert not backbone.pretrained
     assert "OSError: URL fetch failure: no route to host" in capsys.readouterr().err
+
+
+def test_pretrained_weights_are_downloaded_with_the_hash_cnnkit_keeps(monkeypatch, tmp_path, capsys):
+    from keras.src.applications.efficientnet import WEIGHTS_HASHES  # the hash Keras itself checks
+
+    monkeypatch.setenv(config.OFFLINE_ENV, "0")
+    saved = keras.applications.EfficientNetB0(weights=None, include_top=False, input_shape=SHAPE)
+    weights_file = tmp_path / "efficientnetb0_notop.weights.h5"
+    saved.save_weights(weights_file)
+    calls = []
+
+    def get_file(fname, origin, **kwargs):  # no network: record the request, serve a known file
+        calls.append({"fname": fname, "origin": origin, **kwargs})
+        return str(weights_file)
+
+    monkeypatch.setattr(keras.utils, "get_file", get_file)
+    backbone = transfer.load_pretrained("efficientnet_b0", input_shape=SHAPE)
+    assert calls == [{"fname": "efficientnetb0_notop.h5",
+                      "origin": "https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5",
+                      "file_hash": WEIGHTS_HASHES["b0"][1], "cache_subdir": "models"}]
+    assert backbone.pretrained and capsys.readouterr().err == ""
+    np.testing.assert_array_equal(backbone.model.get_weights()[0], saved.get_weights()[0])
+
+
+def test_weights_without_a_recorded_hash_are_never_downloaded(monkeypatch, capsys):
+    monkeypatch.setenv(config.OFFLINE_ENV, "0")
+    requests = []
+    monkeypatch.setattr(keras.utils, "get_file", lambda *args, **kwargs: requests.append(args))
+    real = keras.applications.MobileNetV2
+    asked = []
+
+    def mobilenet(weights=None, **kwargs):  # Keras's MobileNetV2 downloads with no file_hash
+        asked.append(weights)
+        return real(weights=None, **kwargs)
+
+    monkeypatch.setattr(keras.applications, "MobileNetV2", mobilenet)
+    backbone = transfer.load_pretrained("mobilenet_v2", input_shape=SHAPE)
+    assert requests == [] and asked == [None] and not backbone.pretrained
+    err = capsys.readouterr().err
+    assert "no verified hash" in err and "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5" in err  # Keras's file for a 32x32 input
 
 
 def test_weights_none_is_silent_and_bad_names_are_listed(capsys):

@@ -255,7 +255,10 @@ def test_model_inputs_refuses_0_255_images_and_nan_but_not_signed_inputs():
     assert V.model_inputs(tokens) is tokens
     brightened = np.full((2, 4, 4, 1), 1.9, np.float32)  # synthetic images with a +1 offset: not 0-255 data
     assert V.model_inputs(brightened) is brightened
-    assert V.model_inputs("a dataset") == "a dataset"
+    dataset = object()  # anything that is not an array (a tf.data.Dataset, a dict) passes to Keras as is
+    assert V.model_inputs(dataset) is dataset
+    with pytest.raises(TypeError, match=r"x must be an array of images .* or a dataset; received 'a dataset'"):
+        V.model_inputs("a dataset")  # a string or a number is neither
     with pytest.raises(ValueError, match=r"x must be float images in \[0, 1\]; received an array of shape "
                                          r"\(2, 4, 4, 3\) and dtype uint8 with values up to 255.*divide it by 255"):
         V.model_inputs(np.full((2, 4, 4, 3), 255, np.uint8))

@@ -33,6 +33,8 @@ def _model_input(model):
 
 def _as_batch(images, model) -> tuple[np.ndarray, bool]:
     images = np.asarray(images)
+    if not np.issubdtype(images.dtype, np.number):
+        V.fail("images", "an array of images", images, wrong_type=True)
     rank = len(model.inputs[0].shape)
     if images.ndim in (rank - 1, rank):  # NaN and 0-255 images refused, checked as a batch (before float32)
         V.model_inputs(images[None] if images.ndim == rank - 1 else images, "images")

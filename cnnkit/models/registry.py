@@ -92,7 +92,8 @@ def list_models(task: str | None = None, backbone: bool | None = None) -> list[s
 def get_builder(name: str) -> Callable:
     """The builder function registered under ``name``."""
     if not isinstance(name, str) or name not in _REGISTRY:
-        raise ValueError(f"Unknown model {name!r}. Available: {', '.join(list_models()) or '(none)'}.")
+        raise ValueError(f"name must be a registered model ({', '.join(list_models()) or 'none yet'}); "
+                         f"received {name!r}.")
     return _REGISTRY[name]
 
 

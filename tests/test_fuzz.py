@@ -1,0 +1,150 @@
+"""Bad input, fed to the public API: every call must raise a clear error, never a library traceback or garbage.
+
+Each case is one public function and one class of bad input (NaN and infinity, 0-255 images, the
+wrong rank, a fractional or out-of-range class id, mismatched lengths, degenerate boxes, sizes that
+are negative or huge, unknown names, wrong types). The function must raise ``ValueError`` or
+``TypeError`` with cnnkit's wording, "... must be ...; received ...", naming what it received:
+not an error from deep inside Keras or NumPy, not a silent result. Tiny shapes: the whole file runs
+in seconds on each backend.
+"""
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+import keras  # noqa: E402
+
+from cnnkit import analysis, audio, create_model, data, detection, ops, segmentation, train, viz  # noqa: E402
+
+RNG = np.random.default_rng(0)
+X = RNG.random((6, 8, 8, 1), dtype=np.float32)  # six 8x8 grey images in [0, 1]
+Y = np.array([0, 1, 2, 0, 1, 2])
+
+
+def with_nan(x):
+    x = np.array(x, dtype=np.float32)
+    x.flat[0] = np.nan
+    return x
+
+
+# Bad images and bad labels for every function that takes a batch of images / of class ids.
+BAD_IMAGES = {
+    "nan": with_nan(X),
+    "inf": np.where(X > 0.5, np.inf, X).astype(np.float32),
+    "uint8 0-255": (X * 255).astype(np.uint8),
+    "float 0-255": X * 255,
+    "string": "images.png",
+}
+BAD_LABELS = {
+    "fractional": Y + 0.5,
+    "out of range": Y + 3,
+    "negative": Y - 1,
+    "nan": with_nan(Y),
+    "too few": Y[:4],
+}
+
+
+@pytest.fixture(scope="module")
+def model():
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(2, 3, name="conv")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return train.compile_model(keras.Model(inputs, keras.layers.Dense(3)(x)), learning_rate=1e-3)
+
+
+def fit(model, x=X, y=Y, **kwargs):
+    return train.fit(model, x, y, epochs=1, batch_size=6, verbose=0, **kwargs)
+
+
+BOXES = np.array([[0, 0, 4, 4], [1, 1, 5, 5]], np.float32)
+SCORES = np.array([0.9, 0.8], np.float32)
+MASK = np.array([[0, 1], [2, 1]])
+
+
+def det(boxes=BOXES, scores=SCORES, classes=(0, 1)):
+    return [{"boxes": np.asarray(boxes), "scores": np.asarray(scores), "classes": np.asarray(classes)}]
+
+
+def gt(boxes=BOXES, classes=(0, 1)):
+    return [{"boxes": np.asarray(boxes), "classes": np.asarray(classes)}]
+
+
+# name -> a call that takes the model fixture and the bad value; then the bad values to give it.
+CALLS = {
+    "train.fit x": (lambda m, v: fit(m, x=v), BAD_IMAGES),
+    "train.fit y": (lambda m, v: fit(m, y=v), BAD_LABELS),
+    "train.fit validation x": (lambda m, v: fit(m, validation_data=(v, Y)), BAD_IMAGES),
+    "train.fit monitor": (lambda m, v: fit(m, monitor=v, early_stopping_patience=1),
+                          {"val_loss without validation data": "val_loss", "unknown": "val_acc"}),
+    "train.fit epochs": (lambda m, v: train.fit(m, X, Y, epochs=v, verbose=0),
+                         {"zero": 0, "negative": -1, "float": 2.5, "bool": True}),
+    "train.evaluate x": (lambda m, v: train.evaluate(m, v, Y), BAD_IMAGES),
+    "train.evaluate y": (lambda m, v: train.evaluate(m, X, v), BAD_LABELS),
+    "train.compile_model learning_rate": (
+        lambda m, v: train.compile_model(m, learning_rate=v),
+        {"nan": float("nan"), "inf": float("inf"), "negative": -1.0, "zero": 0.0, "string": "0.1", "bool": True}),
+    "analysis.grad_cam images": (lambda m, v: analysis.grad_cam(m, v, layer="conv"), BAD_IMAGES),
+    "viz.show_image": (lambda m, v: viz.show_image(v),
+                       {"nan": with_nan(RNG.random((4, 4, 3))), "float 0-255": RNG.random((4, 4, 3)) * 255,
+                        "uint8 0-255 colour": (RNG.random((4, 4, 3)) * 255).astype(np.uint8)}),
+    "viz.grid_axes n": (lambda m, v: viz.grid_axes(v), {"huge": 10**6, "zero": 0, "float": 2.5}),
+    "segmentation.mean_iou y_pred": (
+        lambda m, v: segmentation.mean_iou(MASK, v, num_classes=3),
+        {"probabilities": RNG.random((2, 2)), "out of range": MASK + 3, "wrong shape": MASK[:1], "nan": with_nan(MASK)}),
+    "segmentation.mean_iou num_classes": (lambda m, v: segmentation.mean_iou(MASK, MASK, num_classes=v),
+                                          {"zero": 0, "too small": 2, "float": 3.0}),
+    "segmentation.pixel_accuracy y_pred": (lambda m, v: segmentation.pixel_accuracy(MASK, v),
+                                           {"probabilities": RNG.random((2, 2)), "wrong shape": MASK[:1]}),
+    "detection.non_max_suppression scores": (
+        lambda m, v: detection.non_max_suppression(BOXES, v),
+        {"nan": np.array([np.nan, 0.8]), "too few": np.array([0.9]), "string": "high"}),
+    "detection.non_max_suppression boxes": (
+        lambda m, v: detection.non_max_suppression(v, SCORES),
+        {"nan": with_nan(BOXES), "wrong last axis": BOXES[:, :3], "inverted": BOXES[:, [2, 3, 0, 1]]}),
+    "detection.non_max_suppression iou_threshold": (
+        lambda m, v: detection.non_max_suppression(BOXES, SCORES, iou_threshold=v), {"nan": float("nan"), "above 1": 1.5}),
+    "detection.evaluate predictions": (
+        lambda m, v: detection.evaluate(v, gt()),
+        {"nan score": det(scores=[np.nan, 0.8]), "fractional class": det(classes=[0.7, 1]),
+         "inverted box": det(boxes=BOXES[:, [2, 3, 0, 1]]), "count mismatch": det(classes=[0])}),
+    "detection.evaluate empty": (lambda m, v: detection.evaluate(v, v), {"no images at all": []}),
+    "detection.iou_matrix boxes": (lambda m, v: detection.iou_matrix(v, BOXES),
+                                   {"nan": with_nan(BOXES), "wrong last axis": BOXES[:, :3]}),
+    "ops.conv2d_loops x": (lambda m, v: ops.conv2d_loops(v, np.ones((3, 3, 1, 1))),
+                           {"rank 1": np.ones(5), "too small": np.ones((2, 2, 1)), "string": "x"}),
+    "ops.conv2d_loops stride": (lambda m, v: ops.conv2d_loops(np.ones((5, 5, 1)), np.ones((3, 3, 1, 1)), stride=v),
+                                {"zero": 0, "negative": -1}),
+    "ops.conv_output_size": (lambda m, v: ops.conv_output_size(*v),
+                             {"negative n": (-1, 3), "zero kernel": (5, 0), "kernel > n": (2, 5), "bad padding": (5, 3, 1, "full")}),
+    "ops.max_pool2d pool_size": (lambda m, v: ops.max_pool2d(np.ones((4, 4, 1)), pool_size=v),
+                                 {"zero": 0, "negative": -2, "too big": 9}),
+    "audio.stft": (lambda m, v: audio.stft(*v), {"nan signal": (with_nan(np.ones(512)),),
+                                                 "zero frame": (np.ones(512), 0), "string": ("a sound",)}),
+    "audio.mel_filterbank": (lambda m, v: audio.mel_filterbank(*v),
+                             {"zero bins": (0, 129, 8000), "nan rate": (8, 129, float("nan")), "negative rate": (8, 129, -1)}),
+    "data.load_shapes": (lambda m, v: data.load_shapes(**v),
+                         {"nan noise": {"noise": float("nan")}, "empty splits": {"num_samples": 12},
+                          "huge": {"num_samples": 10**9}, "zero size": {"image_size": 0},
+                          "unknown class": {"classes": ("circle", "hexagon")}}),
+    "data.load_image": (lambda m, v: data.load_image(**v),
+                        {"huge": {"size": 20000}, "unknown": {"name": "no_such_photo"}, "zero": {"size": 0}}),
+    "create_model": (lambda m, v: create_model(*v[:1], **v[1]),
+                     {"unknown": ("alexnet", {}), "zero classes": ("simple_cnn", {"num_classes": 0}),
+                      "huge pooled_size": ("simple_cnn", {"pooled_size": 100}),
+                      "bad input_shape": ("simple_cnn", {"input_shape": (8, 8)})}),
+}
+
+CASES = [pytest.param(call, bad, id=f"{name}: {label}")
+         for name, (call, values) in CALLS.items() for label, bad in values.items()]
+
+
+@pytest.mark.parametrize("call, bad", CASES)
+def test_bad_input_gets_a_clear_error(call, bad, model):
+    with pytest.raises((ValueError, TypeError)) as error:
+        call(model, bad)
+    text = str(error.value)
+    assert "received" in text or "Received" in text, f"{type(error.value).__name__}: {text[:300]}"
+    assert error.value.__class__.__module__ == "builtins" or "cnnkit" in error.value.__class__.__module__, (
+        f"an error from inside a library: {type(error.value)!r}")
