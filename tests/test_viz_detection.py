@@ -75,3 +75,33 @@ def test_grid_anchor_and_curve_plots():
         viz.plot_pr_curves(metrics, iou_threshold=0.52)
     fig = viz.plot_ap_vs_iou(metrics, ax=plt.subplots()[1])
     assert len(fig.axes[0].get_lines()[0].get_xdata()) == 10
+
+
+def test_draw_boxes_transparency_and_line_width():
+    fig = viz.draw_boxes((16, 16), [[1, 1, 5, 5], [1, 1, 5, 6]], alpha=0.25, linewidth=0.8)
+    rects = _rects(fig.axes[0])
+    assert [r.get_alpha() for r in rects] == [0.25, 0.25]
+    assert [r.get_linewidth() for r in rects] == [0.8, 0.8]
+    assert _rects(viz.draw_boxes((16, 16), [[1, 1, 5, 5]]).axes[0])[0].get_alpha() == 1.0
+    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\]; received 0"):
+        viz.draw_boxes((16, 16), [[1, 1, 5, 5]], alpha=0)
+    with pytest.raises(ValueError, match=r"linewidth must be positive; received -1"):
+        viz.draw_boxes((16, 16), [[1, 1, 5, 5]], linewidth=-1)
+
+
+def test_draw_keypoints_puts_dots_where_the_points_are():
+    image = np.zeros((20, 30, 3), np.float32)
+    points = np.array([[[2.0, 3.0], [10.0, 4.0]], [[20.0, 15.0], [25.0, 16.0]]])  # 2 objects x 2 points
+    fig = viz.draw_boxes(image, [[1, 1, 12, 8], [18, 12, 28, 19]])
+    same = viz.draw_keypoints(image, points, ax=fig.axes[0], names=["a", "b"])
+    ax = fig.axes[0]
+    assert same is fig and len(ax.images) == 1  # drawn over the boxes, the photo not drawn twice
+    (dots,) = ax.collections
+    np.testing.assert_allclose(dots.get_offsets(), points.reshape(-1, 2))
+    assert [t.get_text() for t in ax.texts] == [" a", " b", " a", " b"]
+    fig = viz.draw_keypoints(image, points[0], title="one object")  # (K, 2), a new figure
+    assert len(fig.axes[0].collections[0].get_offsets()) == 2 and fig.axes[0].get_title() == "one object"
+    with pytest.raises(ValueError, match=r"keypoints must have shape \(K, 2\) or \(N, K, 2\)"):
+        viz.draw_keypoints(image, np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"names must have one entry per keypoint \(2\); received 1"):
+        viz.draw_keypoints(image, points, names=["a"])

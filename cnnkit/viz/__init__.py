@@ -20,7 +20,7 @@ module            plots
 ``training``      training curves, the confusion matrix, predictions
 ``inspect``       inside a CNN: filters, feature maps, Grad-CAM, receptive fields, patches
 ``backbones``     gradient norms through depth, trade-off charts, pyramid levels
-``detection``     boxes, anchors, precision-recall and AP-vs-IoU curves
+``detection``     boxes, keypoints, anchors, precision-recall and AP-vs-IoU curves
 ``segmentation``  masks, overlays, per-class IoU
 ``video``         filmstrips, space-time slices, temporal filters and saliency
 ``audio``         waveforms, spectrograms, the mel filterbank
@@ -41,6 +41,7 @@ from cnnkit.viz.core import (
 )
 from cnnkit.viz.detection import (
     draw_boxes,
+    draw_keypoints,
     plot_ap_vs_iou,
     plot_pr_curves,
     show_anchors,
@@ -79,6 +80,7 @@ __all__ = [
     "plot_tradeoff",
     "show_pyramid",
     "draw_boxes",
+    "draw_keypoints",
     "plot_ap_vs_iou",
     "plot_pr_curves",
     "show_anchors",

@@ -1,4 +1,4 @@
-"""Detection plots: boxes with labels and scores, ground truth vs predictions, anchors, PR curves.
+"""Detection plots: boxes with labels and scores, keypoints, ground truth vs predictions, anchors, PR curves.
 
 Boxes are ``"xyxy"`` pixels by default (``box_format=`` takes any named
 format); images are drawn so that pixel ``(i, j)`` covers ``[j, j+1) x [i, i+1)``,
@@ -61,7 +61,7 @@ def _show_background(image, ax, figsize):
 
 def draw_boxes(image, boxes, classes=None, scores=None, class_names=None, ax=None, box_format: str = "xyxy",
                color=None, ground_truth: bool = False, labels: bool = True, title: str | None = None,
-               fontsize: float = 7, figsize=(3.0, 3.0)):
+               fontsize: float = 7, alpha: float = 1.0, linewidth: float = 1.4, figsize=(3.0, 3.0)):
     """Draw boxes on an image, labelled with class names and scores.
 
     Args:
@@ -76,6 +76,10 @@ def draw_boxes(image, boxes, classes=None, scores=None, class_names=None, ax=Non
         ground_truth: draw dashed white boxes without labels (for the truth under predictions).
         labels: write class names / scores next to the boxes.
         title: panel title.
+        alpha: opacity of the box edges, in ``(0, 1]``: with ``alpha=0.25`` four boxes
+            stacked on one another look as dark as one opaque box, so a stack of
+            near-identical candidates (before NMS) shows as a darker outline.
+        linewidth: width of the box edges in points.
 
     Returns:
         The Figure.
@@ -83,6 +87,10 @@ def draw_boxes(image, boxes, classes=None, scores=None, class_names=None, ax=Non
     Example:
         >>> draw_boxes(scenes.images[0], scenes.boxes[0][:2], scenes.classes[0][:2], class_names=scenes.class_names);
     """
+    if not 0.0 < float(alpha) <= 1.0:
+        raise ValueError(f"alpha must be in (0, 1]; received {alpha!r}.")
+    if not float(linewidth) > 0.0:
+        raise ValueError(f"linewidth must be positive; received {linewidth!r}.")
     fig, ax, shape = _show_background(image, ax, figsize)
     xyxy = _as_xyxy(boxes, box_format, shape)
     n = len(xyxy)
@@ -98,13 +106,60 @@ def draw_boxes(image, boxes, classes=None, scores=None, class_names=None, ax=Non
             ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, **GT_STYLE))
             continue
         edge = color or (_class_color(k) if k is not None else "yellow")
-        ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=edge, linewidth=1.4))
+        ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=edge, linewidth=linewidth,
+                               alpha=alpha))
         label = "" if k is None else (class_names[k] if class_names is not None else str(k))
         if scores is not None:
             label = f"{label} {float(np.ravel(scores)[i]):.2f}".strip()
         if label and labels:
             ax.text(x1, y1, label, fontsize=fontsize, color="black", va="bottom", ha="left", clip_on=True,
                     bbox={"facecolor": edge, "alpha": 0.8, "pad": 0.5, "edgecolor": "none"})
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def draw_keypoints(image, keypoints, ax=None, names=None, color="cyan", size: float = 12.0,
+                   title: str | None = None, figsize=(3.0, 3.0)):
+    """Draw keypoints (e.g. a face detector's eyes, nose, mouth and ears) as dots on an image.
+
+    Args:
+        image: the image (see :func:`draw_boxes`), or an ``(H, W)`` shape tuple for an empty frame;
+            not drawn again when ``ax`` already shows an image.
+        keypoints: ``(K, 2)`` points of one object or ``(N, K, 2)`` of ``N`` objects, ``(x, y)``
+            in pixels (pixel-edge coordinates, as the boxes).
+        ax: axes to draw into (``None``: a new figure), e.g. the axes of :func:`draw_boxes`.
+        names: ``K`` names written next to the points of each object, or ``None``.
+        color: dot colour (outlined in black, visible on light and dark photos).
+        size: dot area in points squared.
+        title: panel title.
+
+    Returns:
+        The Figure.
+
+    Example:
+        >>> fig = draw_boxes(photo, faces.boxes)
+        >>> draw_keypoints(photo, faces.keypoints, ax=fig.axes[0]);
+    """
+    points = np.asarray(keypoints, dtype=np.float32)
+    if points.ndim == 2:
+        points = points[None]
+    if points.ndim != 3 or points.shape[-1] != 2:
+        raise ValueError(f"keypoints must have shape (K, 2) or (N, K, 2) as (x, y); received shape "
+                         f"{np.shape(keypoints)}.")
+    if names is not None and len(names) != points.shape[1]:
+        raise ValueError(f"names must have one entry per keypoint ({points.shape[1]}); received {len(names)}.")
+    if ax is None or not ax.images:  # on the axes of draw_boxes, the photo is there already
+        fig, ax, _ = _show_background(image, ax, figsize)
+    else:
+        fig = ax.figure
+    flat = points.reshape(-1, 2)
+    ax.scatter(flat[:, 0], flat[:, 1], s=size, c=[color], edgecolors="black", linewidths=0.6, zorder=3)
+    if names is not None:
+        for obj in points:
+            for name, (x, y) in zip(names, obj):
+                ax.text(x, y, f" {name}", fontsize=6, color=color, va="center", ha="left", clip_on=True,
+                        path_effects=[patheffects.withStroke(linewidth=1.5, foreground="black")])
     if title:
         ax.set_title(title, fontsize=9)
     return fig
