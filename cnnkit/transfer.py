@@ -150,11 +150,14 @@ def load_pretrained(name: str = "mobilenet_v2", input_shape=(96, 96, 3), weights
         return Backbone(build(None), name, None, scale, offset, f"{class_name} with random weights (weights=None).")
     advice = f"Connect to the internet (and unset {config.OFFLINE_ENV}) for ImageNet weights."
     fname, origin = weights_file(name, input_shape)
-    if config.offline_mode():
-        reason = f"{config.OFFLINE_ENV}=1 is set"
-    elif fname not in WEIGHT_HASHES:
+    if fname not in WEIGHT_HASHES:
+        # Checked before the offline switch, so the message never promises a download that would be refused.
         reason = f"cnnkit keeps no verified hash for {fname}, and Keras checks none, so it is not downloaded"
-        advice = "Add the SHA-256 of a copy you trust to cnnkit.transfer.WEIGHT_HASHES for ImageNet weights."
+        advice = ("Add the SHA-256 of a copy you trust to cnnkit.transfer.WEIGHT_HASHES for ImageNet weights, or use "
+                  "load_pretrained('efficientnet_b0') (hash kept) or create_model('efficientnet_lite0', "
+                  "weights='imagenet') (weights inside an installed package, offline).")
+    elif config.offline_mode():
+        reason = f"{config.OFFLINE_ENV}=1 is set"
     else:
         try:
             path = keras.utils.get_file(fname, origin, file_hash=WEIGHT_HASHES[fname], cache_subdir="models")

@@ -20,11 +20,21 @@ def batch(n=8, seed=0):
 
 def test_offline_mode_builds_random_weights_and_says_so_once(capsys):
     assert config.offline_mode(), "the test configuration sets CNNKIT_OFFLINE=1"
-    backbone = transfer.load_pretrained("mobilenet_v2", input_shape=SHAPE)
+    backbone = transfer.load_pretrained("efficientnet_b0", input_shape=SHAPE)
     err = capsys.readouterr().err
     assert err.count("[cnnkit]") == 1
-    assert "MobileNetV2" in err and "CNNKIT_OFFLINE=1 is set" in err and "weights=None" in err
+    assert "EfficientNetB0" in err and "CNNKIT_OFFLINE=1 is set" in err and "weights=None" in err
+    assert "Connect to the internet" in err  # online, its weights would download (hash kept)
     assert backbone.weights is None and not backbone.pretrained
+    assert backbone.model.output_shape == (None, 1, 1, 1280)
+
+
+def test_offline_message_promises_no_download_that_would_be_refused(capsys):
+    backbone = transfer.load_pretrained("mobilenet_v2", input_shape=SHAPE)
+    err = capsys.readouterr().err
+    assert err.count("[cnnkit]") == 1 and not backbone.pretrained
+    assert "no verified hash" in err and "Connect to the internet" not in err
+    assert "efficientnet_lite0" in err  # where pretrained weights do come from, offline
     assert backbone.model.output_shape == (None, 1, 1, 1280)
 
 
