@@ -135,12 +135,17 @@ exercise("02.3", title="Blur before you subsample", level=2, minutes=15,
 
 # ---------------------------------------------------------------- 02.4 receptive field by hand
 
+def _expect_field(size: int, jump: int, start: int, of: str = ""):
+    """The check of a receptive field answered as ``{"size": ..., "jump": ..., "start": ...}``."""
+    return expect_fields({
+        "size": expect_equal(size, what=f"the receptive field size{of}"),
+        "jump": expect_equal(jump, what=f"the jump{of}"),
+        "start": expect_equal(start, what=f"the start{of}"),
+    })
+
+
 exercise("02.4", title="Receptive field by hand", level=2, minutes=15,
-         check=expect_fields({
-             "size": expect_equal(25, what="the receptive field size"),
-             "jump": expect_equal(4, what="the jump"),
-             "start": expect_equal(-8, what="the start"),
-         }),
+         check=_expect_field(25, 4, -8),
          correct={"size": 25, "jump": 4, "start": -8}, wrong={"size": 17, "jump": 4, "start": -4},
          hint="Each layer adds (k_eff - 1) × jump to the field, with k_eff = d(k - 1) + 1 (dilation counts), "
               "and multiplies the jump by its stride; 'same' padding of p pixels moves the start by -p × jump.")
@@ -149,11 +154,7 @@ exercise("02.4", title="Receptive field by hand", level=2, minutes=15,
 # ---------------------------------------------------------------- 02.5 ResNet-50
 
 exercise("02.5", title="ResNet-50", level=2, minutes=15,
-         check=expect_fields({
-             "size": expect_equal(483, what="the receptive field size of conv5_block3_out"),
-             "jump": expect_equal(32, what="the jump of conv5_block3_out"),
-             "start": expect_equal(-241, what="the start of conv5_block3_out"),
-         }),
+         check=_expect_field(483, 32, -241, of=" of conv5_block3_out"),
          correct={"size": 483, "jump": 32, "start": -241}, wrong={"size": 483, "jump": 32, "start": -239},
          hint="Read the row of conv5_block3_out in analysis.receptive_field(model), for Keras's ResNet50 "
               "(not a published table: the start depends on how each layer pads).")
