@@ -108,6 +108,11 @@ class Summary:
     __repr__ = __str__
 
 
+def _seeds(n: int) -> str:
+    """``"1 seed"``, ``"3 seeds"``."""
+    return f"{n} seed{'' if n == 1 else 's'}"
+
+
 def _decimals(std: float, mean: float) -> int:
     """Decimals that show the spread with one significant digit (two when it starts with a 1)."""
     if not math.isfinite(std) or std == 0:
@@ -383,7 +388,7 @@ def verdict(a: Repeats, b: Repeats, metric: str | None = None, higher_is_better:
         (better, s_better), (worse, s_worse) = (name_b, sb), (name_a, sa)
     gap = abs(sa.mean - sb.mean)
     spread = s_better.std + s_worse.std
-    numbers = f"{s_better.mean_pm_std()} ({s_better.n} seeds) vs {s_worse.mean_pm_std()} ({s_worse.n} seeds)"
+    numbers = f"{s_better.mean_pm_std()} ({_seeds(s_better.n)}) vs {s_worse.mean_pm_std()} ({_seeds(s_worse.n)})"
     gap_text = f"{gap:.{_decimals(spread, gap)}f}"
     if min(sa.n, sb.n) < 2:
         return Verdict(False, None, None, metric, gap, spread,

@@ -123,6 +123,7 @@ def test_verdict_lower_is_better_one_seed_and_ties():
     assert v.shown and v.better == "fast"
     one = experiments.verdict(fake("x", [0.99]), fake("y", [0.5]))
     assert not one.shown and "fewer than 2 seeds" in str(one)
+    assert "(1 seed) vs" in str(one) and "(1 seeds)" not in str(one)
     tie = experiments.verdict(fake("x", [0.5, 0.6]), fake("y", [0.6, 0.5]))
     assert not tie.shown and tie.better is None and str(tie).startswith("No difference")
 
