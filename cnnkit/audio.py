@@ -40,18 +40,29 @@ MEL_Q = 1127.0
 
 
 def _signal(signal, frame_length: int) -> np.ndarray:
+    """A real, finite ``(..., samples)`` array holding at least one frame; returned without a copy."""
     signal = np.asarray(signal)
     if signal.ndim < 1 or not np.issubdtype(signal.dtype, np.number) or np.iscomplexobj(signal):
-        raise ValueError(
-            f"signal must be a real array of shape (..., samples); received dtype {signal.dtype} "
-            f"and shape {signal.shape}."
-        )
+        raise V.ArgumentTypeError(f"signal must be a real array of shape (..., samples); received "
+                                  f"{V.describe(signal)}.")
+    V.value_range(signal, "signal")  # NaN or infinity would fill every frame it touches
     if signal.shape[-1] < frame_length:
         raise ValueError(
-            f"signal has {signal.shape[-1]} samples on its last axis, fewer than one frame "
-            f"(frame_length={frame_length})."
+            f"signal must have at least one frame of samples on its last axis (frame_length={frame_length}); "
+            f"received {signal.shape[-1]} samples in {V.describe(signal)}."
         )
     return signal
+
+
+def _hertz(value, name: str, allow_none: bool = False) -> np.ndarray | None:
+    """Frequencies (or mels): finite, non-negative real numbers, as float64 (any shape)."""
+    if value is None and allow_none:
+        return None
+    array = V.finite_array(value, name, np.float64)
+    if array.size and array.min() < 0:
+        raise ValueError(f"{name} must be non-negative; received values down to {array.min():g} in "
+                         f"{V.describe(array)}.")
+    return array
 
 
 # ---------------------------------------------------------------- framing and the STFT
@@ -70,6 +81,7 @@ def hann_window(length: int, periodic: bool = True) -> np.ndarray:
         [0.0, 0.5, 1.0, 0.5]
     """
     length = V.positive_int(length, "length")
+    periodic = V.boolean(periodic, "periodic")
     if length == 1:  # the convention of scipy and tf.signal: a one-sample window keeps the sample
         return np.ones(1)
     denominator = length if periodic else length - 1
@@ -150,12 +162,28 @@ def hz_to_mel(hertz):
         >>> round(float(hz_to_mel(1000.0)), 1)
         1000.0
     """
-    return MEL_Q * np.log1p(np.asarray(hertz, dtype=np.float64) / MEL_BREAK_HZ)
+    return MEL_Q * np.log1p(_hertz(hertz, "hertz") / MEL_BREAK_HZ)
 
 
 def mel_to_hz(mels):
     """Mel to frequency in Hz: the inverse of :func:`hz_to_mel`."""
-    return MEL_BREAK_HZ * np.expm1(np.asarray(mels, dtype=np.float64) / MEL_Q)
+    return MEL_BREAK_HZ * np.expm1(_hertz(mels, "mels") / MEL_Q)
+
+
+def _edges(sample_rate, lower_edge_hertz, upper_edge_hertz) -> tuple[float, float]:
+    """The band edges in Hz: ``0 <= lower < upper <= Nyquist`` (upper ``None``: Nyquist)."""
+    sample_rate = V.positive_float(sample_rate, "sample_rate")
+    lower_edge_hertz = V.non_negative_float(lower_edge_hertz, "lower_edge_hertz")
+    upper_edge_hertz = V.positive_float(upper_edge_hertz, "upper_edge_hertz", allow_none=True)
+    nyquist = sample_rate / 2.0
+    upper_edge_hertz = nyquist if upper_edge_hertz is None else upper_edge_hertz
+    if not 0.0 <= lower_edge_hertz < upper_edge_hertz <= nyquist:
+        raise ValueError(
+            f"lower_edge_hertz and upper_edge_hertz must satisfy 0 <= lower_edge_hertz < upper_edge_hertz <= "
+            f"Nyquist ({nyquist:g} Hz); received lower_edge_hertz={lower_edge_hertz!r}, "
+            f"upper_edge_hertz={upper_edge_hertz!r}."
+        )
+    return lower_edge_hertz, upper_edge_hertz
 
 
 def mel_filterbank(num_mel_bins: int, num_spectrogram_bins: int, sample_rate: float,
@@ -186,16 +214,8 @@ def mel_filterbank(num_mel_bins: int, num_spectrogram_bins: int, sample_rate: fl
     """
     num_mel_bins = V.positive_int(num_mel_bins, "num_mel_bins")
     num_spectrogram_bins = V.positive_int(num_spectrogram_bins, "num_spectrogram_bins")
-    sample_rate = V.positive_float(sample_rate, "sample_rate")
-    lower_edge_hertz = V.non_negative_float(lower_edge_hertz, "lower_edge_hertz")
-    upper_edge_hertz = V.positive_float(upper_edge_hertz, "upper_edge_hertz", allow_none=True)
-    nyquist = sample_rate / 2.0
-    upper_edge_hertz = nyquist if upper_edge_hertz is None else upper_edge_hertz
-    if not 0.0 <= lower_edge_hertz < upper_edge_hertz <= nyquist:
-        raise ValueError(
-            f"Expected 0 <= lower_edge_hertz < upper_edge_hertz <= Nyquist ({nyquist:g} Hz); received "
-            f"lower_edge_hertz={lower_edge_hertz!r}, upper_edge_hertz={upper_edge_hertz!r}."
-        )
+    lower_edge_hertz, upper_edge_hertz = _edges(sample_rate, lower_edge_hertz, upper_edge_hertz)
+    nyquist = V.positive_float(sample_rate, "sample_rate") / 2.0
     bin_mels = hz_to_mel(np.linspace(0.0, nyquist, num_spectrogram_bins))[1:, None]  # skip DC
     edges = np.linspace(hz_to_mel(lower_edge_hertz), hz_to_mel(upper_edge_hertz), num_mel_bins + 2)
     lower, center, upper = edges[None, :-2], edges[None, 1:-1], edges[None, 2:]
@@ -237,12 +257,17 @@ def log_mel_spectrogram(signal, sample_rate: float, frame_length: int = 256, fra
 
 def frame_times(num_frames: int, frame_length: int, frame_step: int, sample_rate: float) -> np.ndarray:
     """Time in seconds of the centre of each STFT frame (for plot axes)."""
+    num_frames = V.positive_int(num_frames, "num_frames")
+    frame_length = V.positive_int(frame_length, "frame_length")
+    frame_step = V.positive_int(frame_step, "frame_step")
+    sample_rate = V.positive_float(sample_rate, "sample_rate")
     return (np.arange(num_frames) * frame_step + frame_length / 2) / sample_rate
 
 
 def mel_band_centers(num_mel_bins: int, sample_rate: float, lower_edge_hertz: float = 20.0,
                      upper_edge_hertz: float | None = None) -> np.ndarray:
     """Centre frequency in Hz of each mel band of :func:`mel_filterbank` (for plot axes)."""
-    upper_edge_hertz = sample_rate / 2.0 if upper_edge_hertz is None else upper_edge_hertz
+    num_mel_bins = V.positive_int(num_mel_bins, "num_mel_bins")
+    lower_edge_hertz, upper_edge_hertz = _edges(sample_rate, lower_edge_hertz, upper_edge_hertz)
     edges = np.linspace(hz_to_mel(lower_edge_hertz), hz_to_mel(upper_edge_hertz), num_mel_bins + 2)
     return mel_to_hz(edges[1:-1])

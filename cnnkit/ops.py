@@ -33,12 +33,9 @@ def _check_padding(padding: str) -> str:
     return V.choice(padding, "padding", PADDINGS, case_sensitive=False)
 
 
-def _floats(x) -> np.ndarray:
-    """``x`` as a float64 array; anything that is not numbers (a string, a list of names) is refused."""
-    x = np.asarray(x)
-    if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
-        raise V.ArgumentTypeError(f"x must be an array of numbers; received {V.describe(x)}.")
-    return x.astype(np.float64)
+def _floats(x, name: str = "x") -> np.ndarray:
+    """``x`` as a float64 array of finite real numbers: a string, complex numbers, NaN or infinity are refused."""
+    return V.finite_array(x, name, np.float64)
 
 
 def _as_batch(x: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -46,6 +43,8 @@ def _as_batch(x: np.ndarray) -> tuple[np.ndarray, bool]:
     x = np.asarray(x)
     if not np.issubdtype(x.dtype, np.number):
         raise V.ArgumentTypeError(f"x must be an array of numbers; received {V.describe(x)}.")
+    if x.ndim in (3, 4) and 0 in x.shape:
+        raise ValueError(f"x must be a non-empty image (height, width, channels) or batch; received {V.describe(x)}.")
     if x.ndim == 3:
         return x[None], True
     if x.ndim == 4:
@@ -61,7 +60,7 @@ def _as_batch(x: np.ndarray) -> tuple[np.ndarray, bool]:
 
 def effective_kernel_size(kernel: int, dilation: int = 1) -> int:
     """Span of a dilated kernel: ``(kernel - 1) * dilation + 1``."""
-    return (kernel - 1) * dilation + 1
+    return (V.positive_int(kernel, "kernel") - 1) * V.positive_int(dilation, "dilation") + 1
 
 
 def conv_output_size(n: int, kernel: int, stride: int = 1, padding: str = "valid", dilation: int = 1) -> int:
@@ -98,7 +97,12 @@ def padding_amounts(n: int, kernel: int, stride: int = 1, padding: str = "valid"
 
 
 def pad_input(x: np.ndarray, kernel, stride=1, padding: str = "valid", dilation=1, value: float = 0.0) -> np.ndarray:
-    """Pad a (N, H, W, C) batch as Keras would before sliding the window."""
+    """Pad a (N, H, W, C) batch as Keras would before sliding the window (float64; ``value`` may be NaN or inf)."""
+    x = V.finite_array(x, "x", np.float64, ndim=4)
+    if 0 in x.shape:
+        raise ValueError(f"x must be a non-empty batch (batch, height, width, channels); received {V.describe(x)}.")
+    if not V.is_number(value):  # NaN and infinity are fine: _pool pads with NaN, a marker of "no pixel"
+        V.fail("value", "a number (NaN and infinity included)", value, wrong_type=True)
     (kh, kw), (sh, sw), (dh, dw) = V.pair(kernel, "kernel"), V.pair(stride, "stride"), V.pair(dilation, "dilation")
     top, bottom = padding_amounts(x.shape[1], kh, sh, padding, dh)
     left, right = padding_amounts(x.shape[2], kw, sw, padding, dw)
@@ -131,6 +135,7 @@ def conv2d_loops(x, kernel, bias=None, stride=1, padding: str = "valid", dilatio
     (sh, sw), (dh, dw) = V.pair(stride, "stride"), V.pair(dilation, "dilation")
     kh, kw = kernel.shape[:2]
     padding = _check_padding(padding)
+    _check_window(x, (kh, kw), (dh, dw), padding, "kernel")
     out_h = conv_output_size(x.shape[1], kh, sh, padding, dh)
     out_w = conv_output_size(x.shape[2], kw, sw, padding, dw)
     xp = pad_input(x, (kh, kw), (sh, sw), padding, (dh, dw))
@@ -143,7 +148,7 @@ def conv2d_loops(x, kernel, bias=None, stride=1, padding: str = "valid", dilatio
             patch = xp[:, top : top + (kh - 1) * dh + 1 : dh, left : left + (kw - 1) * dw + 1 : dw, :]
             out[:, i, j, :] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2]))
     if bias is not None:
-        out += np.asarray(bias, dtype=np.float64)
+        out += _check_bias(bias, kernel.shape[-1])
     return out[0] if added_batch else out
 
 
@@ -155,9 +160,10 @@ def im2col(x, kernel_size, stride=1, padding: str = "valid", dilation=1) -> np.n
     in the same ``(k_h, k_w, C)`` order as a Keras kernel reshaped to
     ``(k_h * k_w * C, C_out)``.
     """
-    x, _ = _as_batch(np.asarray(x))
+    x, _ = _as_batch(_floats(x))
     (kh, kw), (sh, sw), (dh, dw) = V.pair(kernel_size, "kernel_size"), V.pair(stride, "stride"), V.pair(dilation, "dilation")
     padding = _check_padding(padding)
+    _check_window(x, (kh, kw), (dh, dw), padding, "kernel_size")
     out_h = conv_output_size(x.shape[1], kh, sh, padding, dh)
     out_w = conv_output_size(x.shape[2], kw, sw, padding, dw)
     xp = pad_input(x, (kh, kw), (sh, sw), padding, (dh, dw))
@@ -183,20 +189,35 @@ def conv2d_im2col(x, kernel, bias=None, stride=1, padding: str = "valid", dilati
     cols = im2col(x4, kernel.shape[:2], stride, padding, dilation)
     out = cols @ kernel.reshape(-1, kernel.shape[-1])
     if bias is not None:
-        out += np.asarray(bias, dtype=np.float64)
+        out += _check_bias(bias, kernel.shape[-1])
     return out[0] if added_batch else out
 
 
+def _check_window(x: np.ndarray, size: tuple, dilation: tuple, padding: str, name: str) -> None:
+    """With padding='valid', the (dilated) window must fit in the input: say so naming the window's argument."""
+    spans = tuple((k - 1) * d + 1 for k, d in zip(size, dilation))
+    if padding == "valid" and (spans[0] > x.shape[1] or spans[1] > x.shape[2]):
+        raise ValueError(f"{name} must fit in x with padding='valid' (a span <= the height and width of x, "
+                         f"{x.shape[1:3]}); received {name} {size} with dilation {dilation}, a span of {spans}.")
+
+
+def _check_bias(bias, out_channels: int) -> np.ndarray:
+    bias = _floats(bias, "bias")
+    if bias.shape != (out_channels,):
+        raise ValueError(f"bias must have shape (out_channels,) = ({out_channels},); received {V.describe(bias)}.")
+    return bias
+
+
 def _check_kernel(kernel, in_channels: int) -> np.ndarray:
-    kernel = np.asarray(kernel, dtype=np.float64)
+    kernel = _floats(kernel, "kernel")
     if kernel.ndim != 4:
         raise ValueError(
             f"kernel must have shape (k_h, k_w, in_channels, out_channels); received shape {kernel.shape}."
         )
-    if kernel.shape[2] != in_channels:
+    if kernel.shape[2] != in_channels or 0 in kernel.shape:
         raise ValueError(
-            f"kernel expects {kernel.shape[2]} input channels but the input has {in_channels} "
-            f"(kernel shape {kernel.shape})."
+            f"kernel must have shape (k_h, k_w, in_channels, out_channels) with in_channels = {in_channels} "
+            f"(the channels of x) and no empty axis; received {V.describe(kernel)}."
         )
     return kernel
 
@@ -209,6 +230,7 @@ def _pool(x, pool_size, stride, padding: str, reduce: str) -> np.ndarray:
     (ph, pw) = V.pair(pool_size, "pool_size")
     (sh, sw) = V.pair(pool_size if stride is None else stride, "stride")
     padding = _check_padding(padding)
+    _check_window(x, (ph, pw), (1, 1), padding, "pool_size")
     out_h = conv_output_size(x.shape[1], ph, sh, padding)
     out_w = conv_output_size(x.shape[2], pw, sw, padding)
     # Padded positions never win a max and are left out of an average (TensorFlow's rule):

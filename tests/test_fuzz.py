@@ -134,6 +134,24 @@ CALLS = {
                      {"unknown": ("alexnet", {}), "zero classes": ("simple_cnn", {"num_classes": 0}),
                       "huge pooled_size": ("simple_cnn", {"pooled_size": 100}),
                       "bad input_shape": ("simple_cnn", {"input_shape": (8, 8)})}),
+    # found by tools/fuzz_api.py (silent results and library tracebacks before)
+    "ops.conv2d_im2col x": (lambda m, v: ops.conv2d_im2col(v, np.ones((3, 3, 1, 1))),
+                            {"nan": with_nan(np.ones((5, 5, 1))), "complex": np.ones((5, 5, 1), np.complex64)}),
+    "ops.conv2d_loops kernel/bias": (lambda m, v: ops.conv2d_loops(np.ones((5, 5, 1)), *v),
+                                     {"nan kernel": (with_nan(np.ones((3, 3, 1, 1))),),
+                                      "bias of the wrong length": (np.ones((3, 3, 1, 2)), np.zeros(3)),
+                                      "nan bias": (np.ones((3, 3, 1, 1)), np.array([np.nan]))}),
+    "ops.max_pool2d x": (lambda m, v: ops.max_pool2d(v), {"inf": np.full((4, 4, 1), np.inf)}),
+    "ops.effective_kernel_size": (lambda m, v: ops.effective_kernel_size(*v), {"zero": (0,), "float dilation": (3, 1.5)}),
+    "ops.pad_input x": (lambda m, v: ops.pad_input(v, 3, padding="same"), {"rank 3": np.ones((4, 4, 1))}),
+    "audio.frame signal": (lambda m, v: audio.frame(v, 4, 2), {"nan": with_nan(np.ones(16))}),
+    "audio.frame_times": (lambda m, v: audio.frame_times(*v), {"zero step": (10, 128, 0, 8000),
+                                                               "nan rate": (10, 128, 64, float("nan"))}),
+    "audio.hann_window periodic": (lambda m, v: audio.hann_window(8, periodic=v), {"string": "yes"}),
+    "audio.hz_to_mel": (lambda m, v: audio.hz_to_mel(v), {"nan": np.array([np.nan]), "negative": -100.0,
+                                                           "string": "loud"}),
+    "audio.mel_band_centers": (lambda m, v: audio.mel_band_centers(8, *v),
+                               {"negative rate": (-8000,), "above Nyquist": (8000, 20.0, 9000.0), "zero bands": (0,)}),
 }
 
 CASES = [pytest.param(call, bad, id=f"{name}: {label}")

@@ -97,7 +97,7 @@ def test_im2col_rows_are_patches():
         (lambda: ops.conv_output_size(8, 3, padding="full"), r"padding must be one of \('valid', 'same'\); received 'full'"),
         (lambda: ops.conv_output_size(3, 5), r"received kernel span 5 and input size 3"),
         (lambda: ops.conv2d_loops(np.zeros((4, 4)), np.zeros((3, 3, 1, 1))), r"received an array of shape \(4, 4\)"),
-        (lambda: ops.conv2d_loops(np.zeros((4, 4, 2)), np.zeros((3, 3, 1, 1))), r"kernel expects 1 input channels but the input has 2"),
+        (lambda: ops.conv2d_loops(np.zeros((4, 4, 2)), np.zeros((3, 3, 1, 1))), r"in_channels = 2 \(the channels of x\).*received an array of shape \(3, 3, 1, 1\)"),
         (lambda: ops.conv2d_im2col(np.zeros((4, 4, 1)), np.zeros((3, 3, 1))), r"kernel must have shape .* received shape \(3, 3, 1\)"),
         (lambda: ops.conv2d_loops(np.zeros((4, 4, 1)), np.zeros((3, 3, 1, 1)), stride=0), r"stride must be a positive int"),
     ],
