@@ -537,6 +537,34 @@ def finite_array(value, name: str, dtype=np.float32, ndim: int | Sequence[int] |
     return array
 
 
+def concrete_array(value, name: str, finite: bool = True) -> np.ndarray | None:
+    """The values of an array or tensor as float64 NumPy, or ``None`` for a symbolic tensor (inside a traced graph).
+
+    For the functions that run both on NumPy data and inside a compiled training
+    step (box maths, losses): a concrete value is checked (real numbers only; no NaN
+    or infinity when ``finite``), a symbolic one cannot be and is passed through.
+
+    Example:
+        >>> concrete_array([[0, 0, 4, 4]], "boxes").shape
+        (1, 4)
+    """
+    if isinstance(value, (np.ndarray, np.generic, list, tuple, int, float, str, bytes)) or value is None:
+        array = np.asarray(value)
+    else:
+        try:
+            from keras import ops
+
+            array = np.asarray(ops.convert_to_numpy(value))
+        except Exception:  # a symbolic tensor: no values to look at
+            return None
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or np.iscomplexobj(array):
+        raise ArgumentTypeError(f"{name} must be an array of real numbers; received {describe(array)}.")
+    array = array.astype(np.float64)
+    if finite:
+        value_range(array, name)
+    return array
+
+
 def value_range(value, name: str) -> tuple[float, float]:
     """The smallest and largest value of a numeric array, refusing NaN and infinity, without copying it.
 

@@ -140,7 +140,7 @@ def test_matching_rejects_bad_thresholds_and_shapes():
     anchors = AnchorGenerator(levels=(3,)).all((32, 32))
     with pytest.raises(ValueError, match=r"negative_iou <= positive_iou"):
         match_anchors(anchors, np.zeros((1, 1, 4)), [[0]], positive_iou=0.3, negative_iou=0.5)
-    with pytest.raises(ValueError, match=r"gt_boxes must have shape \(batch, max_boxes, 4\)"):
+    with pytest.raises(ValueError, match=r"gt_boxes and gt_classes must have shapes \(batch, max_boxes, 4\)"):
         match_anchors(anchors, np.zeros((1, 4)), [[0]])
     with pytest.raises(ValueError, match=r"x2 >= x1"):
         match_anchors(anchors, np.array([[[5.0, 0, 1, 1]]]), [[0]])

@@ -135,7 +135,7 @@ def test_decode_clips_huge_log_scales_instead_of_overflowing():
         (lambda: B.convert_format([[10, 0, 5, 10]], "xyxy", "xywh"), r"x2 >= x1 and y2 >= y1; received 1 box.*\[10\.0, 0\.0, 5\.0, 10\.0\]"),
         (lambda: B.convert_format([[0, 0, -3, 10]], "xywh", "xyxy"), r"width >= 0 and height >= 0"),
         (lambda: B.convert_format([[0, 0, 1]], "xyxy", "xywh"), r"shape \(\.\.\., 4\).*received shape \(1, 3\)"),
-        (lambda: B.convert_format([[0, 0, 1, 1]], "xyxy", "yxyx"), r"box_format must be one of .*'yxyx'"),
+        (lambda: B.convert_format([[0, 0, 1, 1]], "xyxy", "yxyx"), r"target must be one of .*'yxyx'"),
         (lambda: B.convert_format([[0, 0, 1, 1]], "xyxy", "rel_xyxy"), r"needs image_shape=\(height, width\)"),
         (lambda: B.iou_matrix([[0, 0, 1, 1]], [[0, 5, 1, 1]]), r"x2 >= x1 and y2 >= y1"),
         (lambda: B.iou_matrix([[0, 0, 1, 1]], [[np.nan, 0, 1, 1]]), r"finite"),

@@ -91,7 +91,7 @@ def test_box_format_and_padding_rows():
         ([_pred([[0, 0, 1, 1]], [0], [0.5])], [_gt([[0, 0, 1, 1]], [0])], {"box_format": "yxyx"}, r"box_format must be one of .* 'yxyx'"),
         ([{"boxes": [[0, 0, 1, 1]], "classes": [0]}], [_gt([[0, 0, 1, 1]], [0])], {}, r"must have 'scores'"),
         ([], [_gt([[0, 0, 1, 1]], [0])], {}, r"same images.*0 prediction dicts and 1"),
-        ([_pred([[0, 0, 1, 1]], [3], [0.5])], [_gt([[0, 0, 1, 1]], [0])], {"num_classes": 2}, r"below num_classes=2.*3"),
+        ([_pred([[0, 0, 1, 1]], [3], [0.5])], [_gt([[0, 0, 1, 1]], [0])], {"num_classes": 2}, r"num_classes must be above every class id; received num_classes=2 and class id 3"),
     ],
 )
 def test_bad_inputs_raise_clear_errors(preds, gts, kwargs, pattern):

@@ -152,6 +152,30 @@ CALLS = {
                                                            "string": "loud"}),
     "audio.mel_band_centers": (lambda m, v: audio.mel_band_centers(8, *v),
                                {"negative rate": (-8000,), "above Nyquist": (8000, 20.0, 9000.0), "zero bands": (0,)}),
+    "detection.greedy_nms_reference": (lambda m, v: detection.greedy_nms_reference(*v),
+                                       {"nan boxes": (with_nan(BOXES), SCORES), "string boxes": ("boxes", SCORES),
+                                        "nan scores": (BOXES, np.array([np.nan, 0.8]))}),
+    "detection.non_max_suppression batch of boxes": (lambda m, v: detection.non_max_suppression(v, SCORES),
+                                                     {"rank 3": BOXES[None]}),
+    "detection.iou_matrix_numpy": (lambda m, v: detection.iou_matrix_numpy(v, BOXES),
+                                   {"nan": with_nan(BOXES), "inverted": BOXES[:, [2, 3, 0, 1]]}),
+    "detection.iou_matrix box_format": (lambda m, v: detection.iou_matrix(BOXES, BOXES, box_format=v), {"int": 3}),
+    "detection.encode/decode anchors": (lambda m, v: v(), {
+        "encode: two anchors for three boxes": lambda: detection.encode(np.vstack([BOXES, BOXES[:1]]), BOXES),
+        "decode: string offsets": lambda: detection.decode("offsets", BOXES)}),
+    "detection losses": (lambda m, v: v(), {
+        "focal: nan alpha": lambda: detection.sigmoid_focal_loss(np.eye(2), np.zeros((2, 2)), alpha=float("nan")),
+        "focal: nan labels": lambda: detection.sigmoid_focal_loss(with_nan(np.eye(2)), np.zeros((2, 2))),
+        "smooth_l1: zero beta": lambda: detection.smooth_l1(np.zeros((2, 4)), np.ones((2, 4)), beta=0.0),
+        "giou: inverted": lambda: detection.giou(BOXES[:, [2, 3, 0, 1]], BOXES),
+        "detection_loss: class id >= num_classes": lambda: detection.detection_loss(
+            np.zeros((1, 2, 4)), np.array([[5, 0]]), np.zeros((1, 2, 4)), np.zeros((1, 2, 2)), num_classes=2)}),
+    "detection.match_anchors": (lambda m, v: detection.match_anchors(BOXES, BOXES[None], *v), {
+        "fractional classes": (np.array([[0.5, 1]]),), "match_best string": (np.array([[0, 1]]), 0.5, 0.4, "yes")}),
+    "detection.AnchorGenerator.all image_shape": (lambda m, v: detection.AnchorGenerator(levels=(3,)).all(v),
+                                                  {"huge": (10**6, 10**6)}),
+    "detection.evaluate class_names/predictions": (lambda m, v: detection.evaluate(*v), {
+        "nested class_names": (det(), gt(), None, [[1, 2], [3]]), "predictions None": (None, gt())}),
 }
 
 CASES = [pytest.param(call, bad, id=f"{name}: {label}")

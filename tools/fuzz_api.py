@@ -609,7 +609,7 @@ def main(argv=None) -> int:
     for outcome in args.show:
         print(f"\n== {outcome}")
         for r in results:
-            if r["outcome"] == outcome and (r["arg"] is not None or outcome == "broken"):
+            if r["outcome"] == outcome and (r["arg"] is None or outcome != "broken"):
                 print(f"  {r['function']}({r['arg']}={r['label']}): {r['detail']}")
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     print(f"\nfuzz of cnnkit's public API on {backend}, {time.monotonic() - started:.0f} s\n{text}")

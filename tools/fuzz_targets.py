@@ -117,6 +117,9 @@ def DY(F):
 
 BOXES = np.array([[0, 0, 4, 4], [1, 1, 5, 5], [6, 6, 9, 9]], np.float32)
 SCORES = np.array([0.9, 0.8, 0.7], np.float32)
+# A NaN or infinite *prediction* (a model output) is a diverging model: Keras reports it (TerminateOnNaN); the
+# losses check only its type and shape, so that a compiled training step is never stopped by a check.
+OUTPUT = {"nan": "a NaN model output gives a NaN loss (Keras reports it)", "inf": "a model output, as NaN"}
 
 
 # ---------------------------------------------------------------- train
@@ -189,33 +192,40 @@ def truth(F):
 
 NMS_SLOTS = {"boxes": "boxes", "scores": "scores", "iou_threshold": "fraction", "score_threshold": "fraction",
              "max_detections": "posint"}
-NMS_SKIP = {"max_detections": {"none": "None keeps every box"}}
+# score_threshold is any number: scores may be logits (documented: V.number, not V.fraction).
+NMS_SKIP = {"max_detections": {"none": "None keeps every box"},
+            "score_threshold": {"negative": "scores may be logits", "above 1": "scores may be logits"}}
 T("detection", "detection.non_max_suppression", lambda F: {"boxes": BOXES, "scores": SCORES,
                                                              "classes": np.array([0, 1, 0])},
   {**NMS_SLOTS, "box_format": "name", "classes": "labels"},
-  skip={**NMS_SKIP, "classes": {"none": "None: class-agnostic NMS"}})
+  skip={**NMS_SKIP, "classes": {"none": "None: class-agnostic NMS",
+                                "out of range": "class ids only group the boxes here: no class count",
+                                "negative": "class ids only group the boxes here: any integer"}})
 T("detection", "detection.greedy_nms_reference", lambda F: {"boxes": BOXES, "scores": SCORES}, NMS_SLOTS,
   skip=NMS_SKIP)
 T("detection", "detection.weighted_nms", lambda F: {"boxes": BOXES, "scores": SCORES},
   {**NMS_SLOTS, "box_format": "name"}, skip=NMS_SKIP)
+BATCHED = "leading axes (..., N, 4) are documented: a batch of box sets"
 T("detection", "detection.iou_matrix", lambda F: {"boxes_a": BOXES, "boxes_b": BOXES[:2]},
   {"boxes_a": "boxes", "boxes_b": "boxes", "box_format": "name"},
-  skip={"boxes_a": {"too few": "any number of boxes"}, "boxes_b": {"too few": "any number of boxes"}})
+  skip={"boxes_a": {"too few": "any number of boxes", "rank 3": BATCHED},
+        "boxes_b": {"too few": "any number of boxes", "rank 3": BATCHED}})
 T("detection", "detection.iou_matrix_numpy", lambda F: {"boxes_a": BOXES, "boxes_b": BOXES[:2]},
   {"boxes_a": "boxes", "boxes_b": "boxes"},
   skip={"boxes_a": {"too few": "any number of boxes"}, "boxes_b": {"too few": "any number of boxes"}})
 T("detection", "detection.giou", lambda F: {"boxes_a": BOXES, "boxes_b": BOXES[::-1].copy()},
   {"boxes_a": "boxes", "boxes_b": "boxes"})
 T("detection", "detection.giou_loss", lambda F: {"boxes_true": BOXES, "boxes_pred": BOXES[::-1].copy()},
-  {"boxes_true": "boxes", "boxes_pred": "boxes"})
+  {"boxes_true": "boxes", "boxes_pred": "boxes"},
+  skip={"boxes_pred": {**OUTPUT, "inverted": "predicted boxes: the loss is what teaches them to be ordered"}})
 T("detection", "detection.box_area", lambda F: {"boxes": BOXES}, {"boxes": "boxes", "box_format": "name"},
   skip={"boxes": {"too few": "any number of boxes", "rank 3": "boxes of any leading shape (..., 4)"}})
 T("detection", "detection.check_boxes", lambda F: {"boxes": BOXES}, {"boxes": "boxes", "box_format": "name"},
   skip={"boxes": {"too few": "any number of boxes", "rank 3": "boxes of any leading shape (..., 4)"}})
 T("detection", "detection.clip_boxes", lambda F: {"boxes": BOXES, "image_shape": (8, 8)},
   {"boxes": "boxes", "image_shape": "shape", "box_format": "name"},
-  skip={"boxes": {"too few": "any number of boxes", "rank 3": "boxes of any leading shape (..., 4)",
-                  "inverted": "clipping does not need ordered corners"}},
+  skip={"boxes": {"too few": "any number of boxes", "rank 3": "boxes of any leading shape (..., 4)"},
+        "image_shape": {"huge": "a large image size is only two numbers here: nothing is allocated"}},
   extra={"image_shape": {"zero height": (0, 8), "nan": (float("nan"), 8), "negative": (-8, 8)}})
 T("detection", "detection.convert_format", lambda F: {"boxes": BOXES, "source": "xyxy", "target": "xywh"},
   {"boxes": "boxes", "source": "name", "target": "name"},
@@ -227,28 +237,34 @@ def anchors(F):
 
 
 T("detection", "detection.encode", lambda F: {"boxes": BOXES, "anchors": anchors(F)},
-  {"boxes": "boxes", "anchors": "boxes", "box_format": "name", "size_coding": "name", "variances": "array"})
+  {"boxes": "boxes", "anchors": "boxes", "box_format": "name", "size_coding": "name", "variances": "array"},
+  skip={"boxes": {"rank 3": BATCHED}, "anchors": {"rank 3": BATCHED}})
 T("detection", "detection.decode", lambda F: {"offsets": np.zeros((3, 4), np.float32), "anchors": anchors(F)},
   {"offsets": "array", "anchors": "boxes", "box_format": "name", "size_coding": "name", "variances": "array"},
+  skip={"offsets": {"extra axis": BATCHED, **OUTPUT}, "anchors": {"rank 3": BATCHED}},
   extra={"offsets": {"wrong count": np.zeros((2, 4), np.float32)}})
 T("detection", "detection.decode_points", lambda F: {"offsets": np.zeros((3, 6, 2), np.float32),
                                                      "anchors": anchors(F)},
-  {"offsets": "array", "anchors": "boxes"})
+  {"offsets": "array", "anchors": "boxes"},
+  skip={"offsets": {"extra axis": BATCHED, **OUTPUT}, "anchors": {"rank 3": BATCHED}})
 T("detection", "detection.AnchorGenerator", lambda F: {"levels": (3, 4), "ratios": (1.0,), "scales": (1.0,)},
   {"levels": "sequence", "ratios": "array", "scales": "array", "repeats": "posint"},
   call=lambda F, kw: __import__("cnnkit").detection.AnchorGenerator(**{"repeats": 1, **kw}).all((32, 32)),
-  extra={"levels": {"zero level": (0, 3), "negative": (-1, 3), "huge": (40,), "floats": (3.5, 4)}})
+  skip={"levels": {"int": "one level may be given as an int", "too few": "one level is enough"},
+        "ratios": {"scalar": "one ratio may be given as a number"},
+        "scales": {"scalar": "one scale may be given as a number"}},
+  extra={"levels": {"negative": (-1, 3), "huge": (40,), "floats": (3.5, 4)}})
 T("detection", "detection.AnchorGenerator.all", lambda F: {"image_shape": (32, 32)}, {"image_shape": "shape"},
   call=lambda F, kw: __import__("cnnkit").detection.AnchorGenerator(levels=(3,)).all(**kw),
   extra={"image_shape": {"zero": (0, 32), "nan": (float("nan"), 32)}})
-T("detection", "detection.match_anchors", lambda F: {"anchors": anchors(F), "gt_boxes": BOXES[:2],
-                                                     "gt_classes": np.array([0, 1])},
+T("detection", "detection.match_anchors", lambda F: {"anchors": anchors(F), "gt_boxes": BOXES[None, :2],
+                                                     "gt_classes": np.array([[0, 1]])},
   {"anchors": "boxes", "gt_boxes": "boxes", "gt_classes": "labels", "positive_iou": "fraction",
    "negative_iou": "fraction", "match_best": "flag"},
   skip={"gt_classes": {"out of range": "no num_classes here: any id >= 0 is a class"},
         "anchors": {"too few": "any number of anchors"}})
-T("detection", "detection.encode_targets", lambda F: {"anchors": anchors(F), "gt_boxes": BOXES[:2],
-                                                      "gt_classes": np.array([0, 1])},
+T("detection", "detection.encode_targets", lambda F: {"anchors": anchors(F), "gt_boxes": BOXES[None, :2],
+                                                      "gt_classes": np.array([[0, 1]])},
   {"anchors": "boxes", "gt_boxes": "boxes", "gt_classes": "labels", "positive_iou": "fraction",
    "negative_iou": "fraction"},
   skip={"gt_classes": {"out of range": "no num_classes here: any id >= 0 is a class"},
@@ -268,17 +284,18 @@ T("detection", "detection.detection_loss", loss_base,
    "num_classes": "posint", "alpha": "fraction", "gamma": "positive", "box_loss": "name",
    "box_loss_weight": "positive"},
   skip={"gamma": {"zero": "gamma 0 is plain cross-entropy"}, "box_loss_weight": {"zero": "0 trains classes only"},
-        "class_targets": {"negative": "-1 and -2 mark background and ignored anchors"}})
+        "box_pred": OUTPUT, "class_logits": OUTPUT})
 T("detection", "detection.sigmoid_focal_loss", lambda F: {"labels": np.eye(3, dtype=np.float32),
                                                           "logits": np.zeros((3, 3), np.float32)},
   {"labels": "array", "logits": "array", "alpha": "fraction", "gamma": "positive"},
-  skip={"gamma": {"zero": "gamma 0 is plain cross-entropy"}},
+  skip={"gamma": {"zero": "gamma 0 is plain cross-entropy"}, "logits": OUTPUT},
   extra={"logits": {"shape mismatch": np.zeros((2, 3), np.float32)}})
 T("detection", "detection.smooth_l1", lambda F: {"y_true": np.zeros((3, 4), np.float32),
                                                  "y_pred": np.ones((3, 4), np.float32)},
-  {"y_true": "array", "y_pred": "array", "beta": "positive"},
+  {"y_true": "array", "y_pred": "array", "beta": "positive"}, skip={"y_pred": OUTPUT},
   extra={"y_pred": {"shape mismatch": np.zeros((2, 4), np.float32)}})
-T("detection", "detection.evaluate", lambda F: {"predictions": preds(F), "ground_truth": truth(F)},
+T("detection", "detection.evaluate", lambda F: {"predictions": preds(F), "ground_truth": truth(F),
+                                                "class_names": ["a", "b"]},
   {"predictions": "detections", "ground_truth": "detections", "num_classes": "posint", "max_detections": "posint",
    "box_format": "name", "class_names": "sequence"},
   skip={"num_classes": {"none": "None: from the class ids"}, "class_names": {

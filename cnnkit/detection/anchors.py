@@ -120,6 +120,8 @@ class AnchorGenerator:
 
     def __call__(self, image_shape) -> dict[str, np.ndarray]:
         """``{"P3": (H3 * W3 * A, 4), ...}``: the anchors of every level, ``"xyxy"`` pixels."""
+        total = sum(self.counts(image_shape).values())
+        V.memory(total * 4 * 8 * 3, "image_shape", image_shape, "the anchors")  # float64 centres, halves, boxes
         out = {}
         for level, size, repeats in zip(self.levels, self.sizes, self.repeats):
             stride = 2.0**level
@@ -176,10 +178,29 @@ def check_thresholds(positive_iou: float, negative_iou: float) -> tuple[float, f
     positive_iou, negative_iou = V.fraction(positive_iou, "positive_iou"), V.fraction(negative_iou, "negative_iou")
     if not 0.0 < negative_iou <= positive_iou <= 1.0:
         raise ValueError(
-            "Expected 0 < negative_iou <= positive_iou <= 1; "
+            "negative_iou and positive_iou must satisfy 0 < negative_iou <= positive_iou <= 1; "
             f"received negative_iou={negative_iou!r}, positive_iou={positive_iou!r}."
         )
     return positive_iou, negative_iou
+
+
+def _check_ground_truth(anchors, gt_boxes, gt_classes) -> None:
+    """``anchors (A, 4)``, ``gt_boxes (B, K, 4)`` and ``gt_classes (B, K)`` (ids >= 0, -1 padding), before any maths."""
+    box_ops.check_boxes(anchors, "xyxy", "anchors")
+    if len(tuple(getattr(anchors, "shape", None) or np.shape(anchors))) != 2:
+        raise ValueError(f"anchors must have shape (A, 4); received shape {tuple(np.shape(anchors))}.")
+    box_ops.check_boxes(gt_boxes, "xyxy", "gt_boxes")
+    boxes_shape = tuple(getattr(gt_boxes, "shape", None) or np.shape(gt_boxes))
+    classes = V.concrete_array(gt_classes, "gt_classes")
+    classes_shape = tuple(getattr(gt_classes, "shape", None) or np.shape(gt_classes))
+    if len(boxes_shape) != 3 or boxes_shape[:2] != classes_shape or 0 in boxes_shape[:1]:
+        raise ValueError(f"gt_boxes and gt_classes must have shapes (batch, max_boxes, 4) and (batch, max_boxes) with "
+                         f"batch >= 1; received gt_boxes of shape {boxes_shape} and gt_classes of shape {classes_shape}.")
+    if classes is not None and classes.size:
+        V.integer_array(classes, "gt_classes", "class ids")
+        if classes.min() < BACKGROUND:
+            raise ValueError(f"gt_classes must be class ids >= 0 or -1 (padding); received values down to "
+                             f"{classes.min():g}.")
 
 
 def match_anchors(anchors, gt_boxes, gt_classes, positive_iou: float = 0.5, negative_iou: float = 0.4,
@@ -202,6 +223,8 @@ def match_anchors(anchors, gt_boxes, gt_classes, positive_iou: float = 0.5, nega
         :data:`BACKGROUND` (-1) for negatives, :data:`IGNORE` (-2) for ignored.
     """
     check_thresholds(positive_iou, negative_iou)
+    match_best = V.boolean(match_best, "match_best")
+    _check_ground_truth(anchors, gt_boxes, gt_classes)
     gt_boxes = ops.cast(ops.convert_to_tensor(gt_boxes), "float32")
     gt_classes = ops.cast(ops.convert_to_tensor(gt_classes), "int32")
     if len(gt_boxes.shape) != 3 or gt_boxes.shape[-1] != 4:

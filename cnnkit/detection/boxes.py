@@ -56,18 +56,13 @@ def check_format(box_format: str) -> str:
     return V.choice(box_format, "box_format", FORMATS)
 
 
-def _concrete(values):
+def _concrete(values, what: str = "boxes"):
     """A NumPy copy of ``values`` when they are concrete (NumPy, lists, eager tensors), else ``None``.
 
     Inside a traced function (``tf.function``, ``jax.jit``) values are symbolic and
-    cannot be checked; shapes still are.
+    cannot be checked; shapes still are. Strings and complex numbers are refused.
     """
-    if isinstance(values, (np.ndarray, list, tuple, int, float)):
-        return np.asarray(values, dtype=np.float64)
-    try:
-        return np.asarray(ops.convert_to_numpy(values), dtype=np.float64)
-    except Exception:  # symbolic tensor: no values to look at
-        return None
+    return V.concrete_array(values, what, finite=False)
 
 
 def check_boxes(boxes, box_format: str = "xyxy", what: str = "boxes"):
@@ -82,18 +77,20 @@ def check_boxes(boxes, box_format: str = "xyxy", what: str = "boxes"):
         ValueError: saying what was expected and what was received.
     """
     check_format(box_format)
-    shape = tuple(getattr(boxes, "shape", np.shape(boxes)))
+    shape = tuple(getattr(boxes, "shape", None) or np.shape(boxes)) if boxes is not None else ()
     if len(shape) == 0 or shape[-1] != 4:
         raise ValueError(
-            f"{what} must have shape (..., 4) with 4 numbers per box ({box_format!r}); received shape {shape}."
+            f"{what} must have shape (..., 4) with 4 numbers per box ({box_format!r}); received shape {shape}"
+            f"{'' if hasattr(boxes, 'shape') else f' ({V.describe(boxes)})'}."
         )
-    values = _concrete(boxes)
+    values = _concrete(boxes, what)
     if values is None or values.size == 0:
         return boxes
     flat = values.reshape(-1, 4)
     padding = np.all(flat == PAD_VALUE, axis=1)
     if not np.all(np.isfinite(flat)):
-        raise ValueError(f"{what} must be finite numbers; received NaN or inf values.")
+        raise ValueError(f"{what} must be finite numbers; received {int(np.sum(~np.isfinite(flat)))} NaN or inf "
+                         f"values in {V.describe(values)}.")
     if box_format.endswith("xyxy"):
         bad = ((flat[:, 2] < flat[:, 0]) | (flat[:, 3] < flat[:, 1])) & ~padding
         rule = "x2 >= x1 and y2 >= y1"
@@ -116,9 +113,10 @@ def _image_hw(image_shape, source: str, target: str) -> tuple[float, float]:
             f"Converting {source!r} to {target!r} needs image_shape=(height, width) "
             "because relative formats are fractions of the image size; received image_shape=None."
         )
-    shape = tuple(image_shape)
-    if len(shape) not in (2, 3) or min(shape[:2]) <= 0:
-        raise ValueError(f"image_shape must be (height, width) or (height, width, channels); received {image_shape!r}.")
+    shape = V.as_sequence(image_shape)
+    if shape is None or len(shape) not in (2, 3) or not all(V.is_int(v) and v >= 1 for v in shape):
+        V.fail("image_shape", "(height, width) or (height, width, channels) of positive integers", image_shape,
+               wrong_type=shape is None)
     return float(shape[0]), float(shape[1])
 
 
@@ -146,6 +144,8 @@ def convert_format(boxes, source: str, target: str, image_shape=None, dtype: str
         >>> convert_format([[0.0, 0.0, 32.0, 16.0]], "xyxy", "rel_xywh", image_shape=(64, 64))
         ... # -> [[0.0, 0.0, 0.5, 0.25]]
     """
+    V.choice(source, "source", FORMATS)
+    V.choice(target, "target", FORMATS)
     check_boxes(boxes, source)
     return _convert(boxes, source, target, image_shape, dtype)
 
@@ -191,6 +191,7 @@ def _from_xyxy(x1, y1, x2, y2, target: str):
 
 def box_area(boxes, box_format: str = "xyxy"):
     """Area of each box, shape ``(...)`` (in pixels squared, or fractions for relative formats)."""
+    check_format(box_format)
     xyxy = convert_format(boxes, box_format, "rel_xyxy" if box_format.startswith("rel_") else "xyxy")
     x1, y1, x2, y2 = _split(xyxy)
     return ops.maximum(x2 - x1, 0.0) * ops.maximum(y2 - y1, 0.0)
@@ -213,9 +214,10 @@ def iou_matrix(boxes_a, boxes_b, box_format: str = "xyxy"):
     Example:
         >>> iou_matrix([[0, 0, 2, 2]], [[1, 0, 3, 2], [5, 5, 6, 6]])   # -> [[1/3, 0]]
     """
+    check_format(box_format)
     same = "rel_xyxy" if box_format.startswith("rel_") else "xyxy"
-    a = convert_format(boxes_a, box_format, same)
-    b = convert_format(boxes_b, box_format, same)
+    a = _convert(check_boxes(boxes_a, box_format, "boxes_a"), box_format, same)
+    b = _convert(check_boxes(boxes_b, box_format, "boxes_b"), box_format, same)
     a, b = a[..., :, None, :], b[..., None, :, :]
     ax1, ay1, ax2, ay2 = _split(a)
     bx1, by1, bx2, by2 = _split(b)
@@ -228,8 +230,8 @@ def iou_matrix(boxes_a, boxes_b, box_format: str = "xyxy"):
 
 def iou_matrix_numpy(boxes_a, boxes_b) -> np.ndarray:
     """NumPy reference of :func:`iou_matrix` for ``"xyxy"`` boxes, in float64: ``(N, 4), (M, 4) -> (N, M)``."""
-    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    a = V.finite_array(check_boxes(boxes_a, "xyxy", "boxes_a"), "boxes_a", np.float64, ndim=(1, 2)).reshape(-1, 4)
+    b = V.finite_array(check_boxes(boxes_b, "xyxy", "boxes_b"), "boxes_b", np.float64, ndim=(1, 2)).reshape(-1, 4)
     inter_w = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
     inter_h = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
     inter = inter_w * inter_h
@@ -246,6 +248,7 @@ def clip_boxes(boxes, image_shape, box_format: str = "xyxy"):
     Example:
         >>> clip_boxes([[-5.0, 10.0, 70.0, 20.0]], (64, 64))   # -> [[0, 10, 64, 20]]
     """
+    check_format(box_format)
     relative = box_format.startswith("rel_")
     xyxy = convert_format(boxes, box_format, "rel_xyxy" if relative else "xyxy")
     height, width = (1.0, 1.0) if relative else _image_hw(image_shape, box_format, box_format)
@@ -260,6 +263,29 @@ def clip_boxes(boxes, image_shape, box_format: str = "xyxy"):
 
 
 SIZE_CODINGS = ("log", "linear")
+
+
+def _offsets(offsets, last: tuple, expected: str) -> tuple:
+    """The shape of concrete-or-symbolic ``offsets``, checked: real numbers, ``last`` as the last axis.
+
+    Offsets are model outputs: NaN is not refused here (a diverging model; NMS refuses the NaN boxes it gives).
+    """
+    shape = tuple(offsets.shape) if hasattr(offsets, "shape") else np.shape(offsets) if offsets is not None else ()
+    V.concrete_array(offsets, "offsets", finite=False)
+    if tuple(shape)[-len(last):] != last:
+        raise ValueError(f"offsets must have shape {expected}; received shape {tuple(shape)}.")
+    return tuple(shape)
+
+
+def _paired(values, anchors, name: str) -> None:
+    """``values (..., A, 4)`` and ``anchors (A, 4)``: one anchor per value, leading axes broadcasting."""
+    a_shape = tuple(getattr(values, "shape", None) or np.shape(values))[:-1]
+    b_shape = tuple(getattr(anchors, "shape", None) or np.shape(anchors))[:-1]
+    try:
+        np.broadcast_shapes(tuple(1 if d is None else d for d in a_shape), tuple(1 if d is None else d for d in b_shape))
+    except ValueError:
+        raise ValueError(f"{name} and anchors must pair one anchor with each box (shapes (..., A, 4) and (A, 4)); "
+                         f"received {name} of shape {a_shape + (4,)} and anchors of shape {b_shape + (4,)}.") from None
 
 
 def encode(boxes, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyxy", size_coding: str = "log"):
@@ -288,10 +314,12 @@ def encode(boxes, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyxy"
     """
     variances = V.positive_floats(variances, "variances", length=4)
     V.choice(size_coding, "size_coding", SIZE_CODINGS)
+    check_format(box_format)
     if box_format.startswith("rel_"):
         raise ValueError(f"encode works on absolute box formats; received box_format={box_format!r}.")
-    b = convert_format(boxes, box_format, "center_xywh")
-    a = convert_format(anchors, box_format, "center_xywh")
+    _paired(check_boxes(boxes, box_format, "boxes"), check_boxes(anchors, box_format, "anchors"), "boxes")
+    b = _convert(boxes, box_format, "center_xywh")
+    a = _convert(anchors, box_format, "center_xywh")
     if size_coding == "log":
         eps = 1e-6
         sizes = [ops.log(ops.maximum(b[..., 2], eps) / a[..., 2]), ops.log(ops.maximum(b[..., 3], eps) / a[..., 3])]
@@ -323,13 +351,14 @@ def decode(offsets, anchors, variances=DEFAULT_VARIANCES, box_format: str = "xyx
     """
     variances = V.positive_floats(variances, "variances", length=4)
     V.choice(size_coding, "size_coding", SIZE_CODINGS)
+    check_format(box_format)
     if box_format.startswith("rel_"):
         raise ValueError(f"decode works on absolute box formats; received box_format={box_format!r}.")
-    if tuple(offsets.shape)[-1:] != (4,):
-        raise ValueError(f"offsets must have shape (..., 4); received shape {tuple(offsets.shape)}.")
+    _offsets(offsets, (4,), "(..., 4)")
+    _paired(offsets, check_boxes(anchors, box_format, "anchors"), "offsets")
     # A tensor of the variances, not a NumPy array: torch cannot mix an ndarray into autograd.
     t = ops.cast(ops.convert_to_tensor(offsets), "float32") * ops.convert_to_tensor(np.array(variances, dtype="float32"))
-    a = convert_format(anchors, box_format, "center_xywh")
+    a = _convert(anchors, box_format, "center_xywh")
     if size_coding == "log":
         size_w = ops.exp(ops.minimum(t[..., 2], _MAX_LOG_SCALE))
         size_h = ops.exp(ops.minimum(t[..., 3], _MAX_LOG_SCALE))
@@ -364,10 +393,14 @@ def decode_points(offsets, anchors, variances=DEFAULT_VARIANCES[:2], box_format:
     values = tuple(float(v) for v in variances)
     if len(values) != 2 or min(values) <= 0:
         raise ValueError(f"variances must be 2 positive numbers (x, y); received {variances!r}.")
+    check_format(box_format)
     if box_format.startswith("rel_"):
         raise ValueError(f"decode_points works on absolute box formats; received box_format={box_format!r}.")
-    if len(tuple(offsets.shape)) < 3 or tuple(offsets.shape)[-1] != 2:
-        raise ValueError(f"offsets must have shape (..., anchors, points, 2); received shape {tuple(offsets.shape)}.")
+    shape = _offsets(offsets, (2,), "(..., anchors, points, 2)")
+    if len(shape) < 3:
+        raise ValueError(f"offsets must have shape (..., anchors, points, 2); received shape {shape}.")
+    check_boxes(anchors, box_format, "anchors")
+    _paired(np.zeros(shape[:-1]), anchors, "offsets")
     t = ops.cast(ops.convert_to_tensor(offsets), "float32") * ops.convert_to_tensor(np.array(values, dtype="float32"))
     a = convert_format(anchors, box_format, "center_xywh")[..., None, :]  # (..., A, 1, 4)
     return ops.stack([a[..., 0] + t[..., 0] * a[..., 2], a[..., 1] + t[..., 1] * a[..., 3]], axis=-1)

@@ -105,6 +105,8 @@ def _mean_valid(values: np.ndarray) -> float:
 def _as_image_list(items, what: str, need_scores: bool, box_format: str, image_shape) -> list[dict]:
     if isinstance(items, dict):
         raise ValueError(f"{what} must be a list with one dict per image; received a single dict.")
+    if V.as_sequence(items) is None:
+        V.fail(what, "a list with one dict per image", items, wrong_type=True)
     out = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "boxes" not in item or "classes" not in item:
@@ -112,7 +114,7 @@ def _as_image_list(items, what: str, need_scores: bool, box_format: str, image_s
                              f"{sorted(item) if isinstance(item, dict) else ''}.")
         if need_scores and "scores" not in item:
             raise ValueError(f"{what}[{i}] must have 'scores' (one per box); received keys {sorted(item)}.")
-        boxes = np.asarray(item["boxes"], dtype=np.float64)
+        boxes = V.concrete_array(item["boxes"], f"{what}[{i}]['boxes']", finite=False)
         boxes = boxes.reshape(0, 4) if boxes.size == 0 else boxes
         check_boxes(boxes, box_format, what=f"{what}[{i}]['boxes']")
         classes = V.integer_array(item["classes"], f"{what}[{i}]['classes']", "class ids, -1 on padding").reshape(-1)
@@ -208,11 +210,19 @@ def evaluate(predictions, ground_truth, num_classes: int | None = None, class_na
                          "ground truth.")
     seen = [int(c.max()) for item in preds + gts for c in [item["classes"]] if len(c)]
     if class_names is not None:
-        class_names = [str(n) for n in class_names]
+        names = V.as_sequence(class_names)
+        if names is None or not names or not all(isinstance(n, str) for n in names):
+            V.fail("class_names", "a list of class names (strings), one per class", class_names,
+                   wrong_type=names is None)
+        class_names = list(names)
+        if num_classes is None and seen and max(seen) >= len(class_names):
+            raise ValueError(f"class_names must name every class id (0 to {max(seen)}); received {len(class_names)} "
+                             f"names.")
         num_classes = num_classes or len(class_names)
     num_classes = num_classes or (max(seen) + 1 if seen else 1)
     if seen and max(seen) >= num_classes:
-        raise ValueError(f"class ids must be below num_classes={num_classes}; received class id {max(seen)}.")
+        raise ValueError(f"num_classes must be above every class id; received num_classes={num_classes} and class id "
+                         f"{max(seen)}.")
     class_names = class_names or [str(k) for k in range(num_classes)]
     if len(class_names) != num_classes:
         raise ValueError(f"class_names must have num_classes={num_classes} names; received {len(class_names)}.")

@@ -47,13 +47,14 @@ _BLOCK = 64  # boxes decided together; larger blocks mean fewer, bigger array op
 def _prepare(boxes, scores, classes, box_format):
     check_format(box_format)
     check_boxes(boxes, box_format)
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    boxes = V.finite_array(boxes, "boxes", np.float64, ndim=2)  # one image's (N, 4): a batch needs a loop
     if box_format != "xyxy":
         boxes = np.asarray(convert_format(boxes, box_format, "xyxy", dtype="float64"))
     # A NaN score compares false with every threshold: the box would vanish without a word.
     scores = V.finite_array(scores, "scores", np.float64).reshape(-1)
     if len(scores) != len(boxes):
-        raise ValueError(f"scores must have one value per box ({len(boxes)}); received {len(scores)}.")
+        raise ValueError(f"scores must have one value per box ({len(boxes)}); received {len(scores)} (for boxes of "
+                         f"shape {boxes.shape}).")
     if classes is not None:
         classes = V.integer_array(classes, "classes", "class ids").reshape(-1)
         if len(classes) != len(boxes):
@@ -126,6 +127,8 @@ def greedy_nms_reference(boxes, scores, classes=None, iou_threshold: float = 0.5
         union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
         return w * h / union if union > 0 else 0.0
 
+    iou_threshold, score_threshold, max_detections = _settings(iou_threshold, score_threshold, max_detections)
+    boxes, scores, classes = _prepare(boxes, scores, classes, "xyxy")
     order = sorted((i for i in range(len(scores)) if scores[i] >= score_threshold), key=lambda i: -scores[i])
     kept: list[int] = []
     for i in order:
