@@ -656,6 +656,41 @@ def model_inputs(value, name: str = "x"):
     return value
 
 
+def fits_model(x, model, name: str = "x") -> None:
+    """An array batch for ``model``: its input rank and sizes (``None`` in the model's shape is any size), non-empty.
+
+    Catches, before Keras's own deep errors, a channels-first batch (the message says
+    how to move the axis), a single image without its batch axis, a grey batch without
+    its channel axis and an empty batch. Models with several inputs or no known input
+    shape are not checked here. Non-arrays (datasets) pass.
+
+    Example:
+        >>> class Model: input_shape = (None, 8, 8, 3)
+        >>> fits_model(np.zeros((2, 8, 8, 3)), Model())
+    """
+    if not hasattr(x, "shape"):
+        return
+    try:
+        expected = tuple(model.input_shape)
+    except (AttributeError, ValueError, TypeError):  # not built, or several inputs
+        return
+    if not expected or isinstance(expected[0], (tuple, list)):
+        return
+    received = tuple(x.shape)
+    wanted = "(batch, " + ", ".join("any" if d is None else str(d) for d in expected[1:]) + ")"
+    if len(received) != len(expected) or any(e is not None and e != r for e, r in zip(expected[1:], received[1:])):
+        hint = ""
+        if (len(received) == len(expected) >= 4 and expected[-1] is not None and received[1] == expected[-1]
+                and all(e is None or e == r for e, r in zip(expected[1:-1], received[2:]))):
+            hint = " (channels first? move the channel axis last: np.moveaxis(x, 1, -1))"
+        elif len(received) == len(expected) - 1:
+            hint = (" (one sample? add the batch axis: x[None])" if all(
+                e is None or e == r for e, r in zip(expected[1:], received)) else " (a missing channel axis? x[..., None])")
+        raise ValueError(f"{name} must have the model's input shape {wanted}; received {describe(x)}{hint}.")
+    if received[0] == 0:
+        raise ValueError(f"{name} must hold at least one sample; received {describe(x)}.")
+
+
 def integer_array(value, name: str, what: str = "integers") -> np.ndarray:
     """An array of whole numbers (integer dtype, or floats that are all whole, as JSON gives), as ``int64``.
 

@@ -234,6 +234,15 @@ def fit(model, x, y=None, validation_data=None, epochs: int = 10, batch_size: in
                          f"received {monitor!r}.")
     if not model.compiled:
         compile_model(model)
+    logged = _logged_metrics(model, has_validation)
+    if monitor != "auto" and logged is not None and monitor not in logged:
+        raise ValueError(f"monitor must be 'auto' or a metric fit will log ({', '.join(sorted(logged))}); "
+                         f"received {monitor!r}.")
+    sequence = isinstance(validation_data, (tuple, list))
+    if validation_data is not None and ((sequence and len(validation_data) not in (2, 3)) or (
+            not sequence and (isinstance(validation_data, (str, bytes, dict)) or V.is_number(validation_data)))):
+        V.fail("validation_data", "(x_val, y_val), (x_val, y_val, sample_weight) or a dataset", validation_data,
+               wrong_type=not sequence)
     if is_array:
         _check_data(model, x, y, "x", "y")
     if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
@@ -275,6 +284,33 @@ def fit(model, x, y=None, validation_data=None, epochs: int = 10, batch_size: in
     return result
 
 
+def _logged_metrics(model, validation: bool) -> set | None:
+    """The names ``model.fit`` will log for a single-output model compiled with plain metrics; ``None`` if unsure.
+
+    From the compile configuration, before any epoch: ``loss`` and each metric's name (its string, or the
+    ``name`` in its config), with ``val_`` copies when there is validation data. Several outputs, dicts of
+    metrics or weighted metrics log more names, so ``None`` (the check after training stays).
+    """
+    try:
+        config = model.get_compile_config() or {}
+        if len(model.outputs) != 1 or config.get("weighted_metrics") or config.get("loss_weights"):
+            return None
+        metrics = config.get("metrics") or []
+        if not isinstance(metrics, (list, tuple)):
+            return None
+        names = {"loss"}
+        for metric in metrics:
+            if isinstance(metric, str):
+                names.add(metric)
+            elif isinstance(metric, dict) and isinstance(metric.get("config"), dict) and "name" in metric["config"]:
+                names.add(metric["config"]["name"])
+            else:
+                return None
+    except Exception:  # a subclassed model without outputs, a custom compile: no up-front check
+        return None
+    return names | ({f"val_{n}" for n in names} if validation else set())
+
+
 def _check_data(model, x, y, x_name: str, y_name: str) -> None:
     """Refuse what can only be a mistake before the first epoch: NaN, 0-255 images, labels that are no class id.
 
@@ -284,6 +320,12 @@ def _check_data(model, x, y, x_name: str, y_name: str) -> None:
     truncated to 3 by Keras) below the number of model outputs.
     """
     V.model_inputs(x, x_name)
+    V.fits_model(x, model, x_name)
+    if isinstance(y, (str, bytes, list, tuple, np.ndarray)):  # names instead of class ids, a file name
+        y_array = np.asarray(y)
+        if not (np.issubdtype(y_array.dtype, np.number) or y_array.dtype == np.bool_):
+            V.fail(y_name, "an array of labels (numbers)", y, wrong_type=True)
+        y = y_array
     if hasattr(x, "shape") and hasattr(y, "shape") and len(x.shape) and len(y.shape) and x.shape[0] != y.shape[0]:
         raise ValueError(f"{y_name} must hold one label per sample of {x_name} ({x.shape[0]}); received "
                          f"{y.shape[0]} labels.")
@@ -310,8 +352,8 @@ class EpochProgress(keras.callbacks.Callback):
 
     def __init__(self, epochs: int, one_line_per_epoch: bool = False):
         super().__init__()
-        self.epochs = epochs
-        self.one_line_per_epoch = one_line_per_epoch
+        self.epochs = V.positive_int(epochs, "epochs")
+        self.one_line_per_epoch = V.boolean(one_line_per_epoch, "one_line_per_epoch")
         self._start = 0.0
         self._handle = None
 
@@ -456,13 +498,25 @@ def evaluate(model, x, y=None, class_names=None, batch_size: int = 256, from_log
         >>> result = evaluate(model, x_test, y_test, class_names=data.class_names)  # doctest: +SKIP
         >>> result.accuracy, result.confusion.shape                                 # doctest: +SKIP
     """
+    V.instance(model, "model", keras.Model, "a keras.Model")
     batch_size = V.positive_int(batch_size, "batch_size")
     from_logits = V.boolean(from_logits, "from_logits")
+    if x is None:
+        V.fail("x", "an array of images or a dataset of (images, labels) batches", x, wrong_type=True)
     V.model_inputs(x, "x")  # a string or a number is neither an array nor a dataset
+    if isinstance(x, list) and x and isinstance(x[0], (str, bytes)):
+        V.fail("x", "an array of images or a dataset of (images, labels) batches", x, wrong_type=True)
+    names = None if class_names is None else V.as_sequence(class_names)
+    if class_names is not None and (names is None or not all(isinstance(n, (str, int)) for n in names)):
+        V.fail("class_names", "a list of class names (strings), one per model output", class_names,
+               wrong_type=names is None)
     if isinstance(x, np.ndarray) or keras.ops.is_tensor(x):
         if y is None:
             raise ValueError("x is an array, so y (the labels) is required; received y=None.")
-        V.model_inputs(x, "x")
+        _check_data(model, x, y, "x", "y")
+        y = np.asarray(y)
+        if not (y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)):
+            raise ValueError(f"y must be integer labels of shape ({len(x)},); received {V.describe(y)}.")
         with quiet_tensorflow_logger():  # per-model retracing notices
             scores = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
         y_true = np.asarray(y)

@@ -176,6 +176,15 @@ CALLS = {
                                                   {"huge": (10**6, 10**6)}),
     "detection.evaluate class_names/predictions": (lambda m, v: detection.evaluate(*v), {
         "nested class_names": (det(), gt(), None, [[1, 2], [3]]), "predictions None": (None, gt())}),
+    "train.fit x shape": (lambda m, v: fit(m, x=v), {"channels first": np.ascontiguousarray(np.moveaxis(X, -1, 1)),
+                                                     "no channel axis": X[..., 0]}),
+    "train.fit y names": (lambda m, v: fit(m, y=v), {"list of strings": ["cat"] * 6}),
+    "train.fit monitor name": (lambda m, v: fit(m, monitor=v), {"never logged": "no_such_metric"}),
+    "train.fit validation_data": (lambda m, v: fit(m, validation_data=v), {"int": 3}),
+    "train.evaluate model/x/class_names": (lambda m, v: train.evaluate(v[0] or m, *v[1:3], **v[3]), {
+        "model a string": ("model.keras", X, Y, {}), "empty batch": (None, X[:0], Y[:0], {}),
+        "class_names an int": (None, X, Y, {"class_names": 3})}),
+    "train.EpochProgress epochs": (lambda m, v: train.EpochProgress(v), {"zero": 0, "string": "10"}),
 }
 
 CASES = [pytest.param(call, bad, id=f"{name}: {label}")

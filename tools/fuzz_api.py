@@ -588,6 +588,7 @@ def main(argv=None) -> int:
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # the file descriptor of the results
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    sys.modules.setdefault("tools.fuzz_api", sys.modules[__name__])  # one Lazy and Target class, run as a script too
     if args.worker is not None:
         worker(args.module, args.worker)
         return 0

@@ -58,8 +58,8 @@ def CLIPS(F):  # four clips of 4 frames of 8x8 grey
     return F.get("clips", lambda: rng().random((4, 4, 8, 8, 1), dtype=np.float32))
 
 
-def clf(F):
-    """A compiled classifier (8, 8, 3) -> 3 logits, with a conv layer named "conv"."""
+def clf(F, key: str = "clf"):
+    """A compiled classifier (8, 8, 3) -> 3 logits, with a conv layer named "conv" (``key``: a separate copy)."""
     def build():
         import keras
 
@@ -69,7 +69,7 @@ def clf(F):
         x = keras.layers.Conv2D(2, 3, name="conv")(inputs)
         x = keras.layers.GlobalAveragePooling2D()(x)
         return train.compile_model(keras.Model(inputs, keras.layers.Dense(3)(x)), learning_rate=1e-3)
-    return F.get("clf", build)
+    return F.get(key, build)
 
 
 def seg(F):
@@ -174,7 +174,8 @@ T("train", "train.per_class_metrics", lambda F: {"y_true": Y(F), "y_pred": Y(F)[
 T("train", "train.make_augmentation", lambda F: {"flip": "horizontal", "shift": 0.1, "rotation": 0.05,
                                                  "contrast": 0.2, "seed": 0},
   {"flip": "name", "shift": "fraction", "rotation": "fraction", "contrast": "fraction", "seed": "nonneg"},
-  skip={"flip": {"none": "None: no flip"}})
+  skip={"flip": {"none": "None: no flip"}, "shift": {"none": "None: no shift (documented)"},
+        "rotation": {"none": "None: no rotation (documented)"}, "contrast": {"none": "None: no contrast change"}})
 T("train", "train.EpochProgress", lambda F: {"epochs": 3, "one_line_per_epoch": False},
   {"epochs": "posint", "one_line_per_epoch": "flag"})
 
@@ -434,7 +435,7 @@ for _name, (_kwargs, _slots) in MODEL_CASES.items():
       extra={"widths": {"zero width": (0, 8), "floats": (4.5, 8.0)}})
 T("models", "create_model name", lambda F: {"name": "simple_cnn", "input_shape": (16, 16, 3)}, {"name": "name"},
   call=_create)
-T("models", "list_models", lambda F: {"task": "detection"}, {"task": "name", "backbone": "flag"},
+T("models", "models.list_models", lambda F: {"task": "detection"}, {"task": "name", "backbone": "flag"},
   skip={"task": {"none": "None: every task"}, "backbone": {"none": "None: both"}})
 T("models", "models.get_builder", lambda F: {"name": "simple_cnn"}, {"name": "name"})
 T("models", "models.model_tags", lambda F: {"name": "simple_cnn"}, {"name": "name"})
@@ -569,8 +570,10 @@ T(VIZ, "viz.show_filterbank", lambda F: {"weights": np.abs(rng().random((65, 8))
   {"weights": "array", "sample_rate": "positive"})
 T(VIZ, "viz.show_patches", lambda F: {"image": im3(F), "patch_size": 4},
   {"image": "image", "patch_size": "posint", "max_patches": "posint"}, extra={"patch_size": {"larger than image": 16}})
-T(VIZ, "viz.plot_gradient_norms", lambda F: {"norms": {"conv": 0.1, "dense": 0.2}}, {"norms": "dictionary"},
-  extra={"norms": {"nan": {"conv": float("nan")}, "strings": {"conv": "x"}}})
+T(VIZ, "viz.plot_gradient_norms", lambda F: {"norms": {"conv": [0.1, 0.2], "dense": [0.2, 0.3]}},
+  {"norms": "dictionary"},
+  extra={"norms": {"nan": {"conv": [float("nan"), 0.1]}, "strings": {"conv": ["x", "y"]},
+                   "unequal lengths": {"conv": [0.1], "dense": [0.1, 0.2]}}})
 T(VIZ, "viz.plot_tradeoff", lambda F: {"rows": [{"model": "a", "macs": 10, "accuracy": 0.5},
                                                 {"model": "b", "macs": 20, "accuracy": 0.6}]},
   {"rows": "custom", "x": "name", "y": "name"},
@@ -686,18 +689,18 @@ T("data", "data.load_textures", lambda F: {"patch_size": 16}, {"patch_size": "si
 T("data", "data.load_image", lambda F: {"name": "grace_hopper", "size": 16}, {"name": "name", "size": "size",
                                                                              "gray": "flag"},
   skip={"size": {"none": "None: the native size"}})
-T("data", "data.load_audio", lambda F: {"num_samples": 24, "sample_rate": 2000, "duration": 0.1},
+T("data", "data.load_audio", lambda F: {"num_samples": 24, "sample_rate": 8000, "duration": 0.1},
   {"num_samples": "size", "sample_rate": "size", "duration": "positive", "classes": "custom", "snr_db": "custom",
    **SPLITS},
   extra={"classes": {"unknown": ("tone", "bark")}, "snr_db": {"reversed": (20.0, 0.0), "nan": (float("nan"), 1.0),
                                                              "string": "loud"},
          "duration": {"huge": 10.0**7}})
-T("data", "data.make_scenes", lambda F: {"num_images": 4, "image_size": 16},
+T("data", "data.make_scenes", lambda F: {"num_images": 4, "image_size": 32},
   {"num_images": "size", "image_size": "size", "min_objects": "posint", "max_objects": "posint",
    "radius_range": "custom", "max_overlap": "fraction", "seed": "nonneg"},
   extra={"radius_range": {"reversed": (0.3, 0.1), "above 1": (0.1, 2.0), "string": "big"},
          "min_objects": {"above max": 9}})
-T("data", "data.load_scene_masks", lambda F: {"num_train": 4, "num_val": 2, "num_test": 2, "image_size": 16},
+T("data", "data.load_scene_masks", lambda F: {"num_train": 4, "num_val": 2, "num_test": 2, "image_size": 32},
   {"num_train": "size", "num_val": "size", "num_test": "size", "image_size": "size"})
 T("data", "data.load_motion_clips", lambda F: {"num_samples": 24, "frames": 4, "image_size": 8, "num_dots": 4},
   {"num_samples": "size", "frames": "size", "image_size": "size", "num_directions": "posint", "num_dots": "posint",
@@ -727,8 +730,8 @@ T("data", "data.split_off", lambda F: {"x": X(F), "y": Y(F), "fraction": 0.5, "s
   skip={"x": {k: "split_off splits any arrays (features, clips), not only images" for k in
               ("uint8 0-255", "float 0-255", "channels-first", "no channel axis", "nan", "inf", "complex")},
         "y": {"out of range": "no class count here"}})
-T("data", "data.stratified_split", lambda F: {"x": X(F), "y": Y(F), "val_fraction": 0.34, "test_fraction": 0.34,
-                                              "seed": 0},
+T("data", "data.stratified_split", lambda F: {"x": np.concatenate([X(F)] * 3), "y": np.concatenate([Y(F)] * 3),
+                                              "val_fraction": 0.34, "test_fraction": 0.34, "seed": 0},
   {"y": "labels", "val_fraction": "fraction", "test_fraction": "fraction"},
   skip={"y": {"out of range": "no class count here"}})
 T("data", "data.decode_predictions", lambda F: {"probabilities": np.full((2, 1000), 1e-3)},
@@ -757,7 +760,7 @@ T("transfer", "transfer.build_transfer_model", lambda F: {"backbone": mnv2(F), "
   {"backbone": "model", "num_classes": "posint", "dropout": "fraction"}, extra={"dropout": {"one": 1.0}})
 T("transfer", "transfer.as_backbone", lambda F: {"model": clf(F), "name": "tiny"}, {"model": "model", "name": "custom"},
   extra={"name": {"int": 3}})
-T("transfer", "transfer.freeze", lambda F: {"model": clf(F)}, {"model": "model"})
+T("transfer", "transfer.freeze", lambda F: {"model": clf(F, "frozen")}, {"model": "model"})
 T("transfer", "transfer.unfreeze_top", lambda F: {"model": mnv2(F).model, "num_layers": 3},
   {"model": "model", "num_layers": "nonneg", "keep_batch_norm_frozen": "flag"})
 T("transfer", "transfer.count_parameters", lambda F: {"model": clf(F)}, {"model": "model"})
