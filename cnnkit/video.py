@@ -63,7 +63,7 @@ def conv3d_params(in_channels: int, filters: int, kernel_size=3, use_bias: bool 
     """
     t, kh, kw = V.triple(kernel_size, "kernel_size")
     n_in, n_out = V.positive_int(in_channels, "in_channels"), V.positive_int(filters, "filters")
-    return t * kh * kw * n_in * n_out + (n_out if use_bias else 0)
+    return t * kh * kw * n_in * n_out + (n_out if V.boolean(use_bias, "use_bias") else 0)
 
 
 def conv2plus1d_params(
@@ -118,7 +118,7 @@ def conv_macs(output_shape, kernel_size, in_channels: int, groups: int = 1) -> i
     kernel = V.as_tuple(kernel_size, "kernel_size", len(output_shape) - 1,
                         axes="(one per non-channel output axis)")
     if in_channels % groups:
-        raise ValueError(f"in_channels ({in_channels}) must be divisible by groups ({groups}).")
+        raise ValueError(f"groups must divide in_channels ({in_channels}); received groups={groups}.")
     return math.prod(output_shape) * math.prod(kernel) * (in_channels // groups)
 
 
@@ -156,9 +156,11 @@ def inflate_2d_to_3d(conv2d_weights, time: int):
             "conv2d_weights must be a kernel (k_h, k_w, C_in, C_out) or a [kernel] / [kernel, bias] list; "
             f"received a list of {len(parts)} arrays."
         )
-    kernel = np.asarray(parts[0])
+    raw = np.asarray(parts[0])
+    kernel = V.finite_array(raw, "conv2d_weights", raw.dtype if np.issubdtype(raw.dtype, np.floating) else np.float32)
     if kernel.ndim != 4:
-        raise ValueError(f"A Conv2D kernel has shape (k_h, k_w, C_in, C_out); received shape {kernel.shape}.")
+        raise ValueError(f"conv2d_weights must hold a Conv2D kernel of shape (k_h, k_w, C_in, C_out); received "
+                         f"{V.describe(kernel)}.")
     inflated = np.repeat(kernel[None], t, axis=0) / t
     inflated = inflated.astype(kernel.dtype if np.issubdtype(kernel.dtype, np.floating) else np.float32)
     if not given_list:
@@ -169,13 +171,21 @@ def inflate_2d_to_3d(conv2d_weights, time: int):
 # ---------------------------------------------------------------- which frames matter
 
 
+def _clips(clips) -> np.ndarray:
+    """An array of real numbers, no NaN, never 0-255 clips (cnnkit's clips are in [0, 1]); not converted."""
+    raw = np.asarray(clips)
+    if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_) or np.iscomplexobj(raw):
+        V.fail("clips", "an array of clips (N, T, H, W, C) of real numbers", clips, wrong_type=True)
+    return V.model_inputs(raw, "clips")
+
+
 def blank_frame(clips, t: int, fill: float = 0.0) -> np.ndarray:
     """Copies of ``clips`` ``(N, T, H, W, C)`` in which frame ``t`` is replaced by a blank frame of value ``fill``.
 
     "Frame ``t`` went missing": whatever the model read from that frame, alone or
     together with its neighbours (the motion into and out of it), is gone.
     """
-    clips = np.asarray(clips)
+    clips = _clips(clips)
     if clips.ndim != 5:
         raise ValueError(f"clips must have shape (N, T, H, W, C); received {V.describe(clips)}.")
     t = V.integer(t, "t", 0, clips.shape[1] - 1)
@@ -214,7 +224,7 @@ def temporal_saliency(model, clips, class_index=None, fill: float = 0.0, from_lo
     Example:
         >>> saliency, classes = temporal_saliency(model, clips[:16])   # doctest: +SKIP
     """
-    clips = V.finite_array(clips, "clips")
+    clips = _clips(clips).astype(np.float32, copy=False)
     fill, from_logits = V.number(fill, "fill"), V.boolean(from_logits, "from_logits")
     batch_size = V.positive_int(batch_size, "batch_size")
     single = clips.ndim == 4
@@ -224,6 +234,7 @@ def temporal_saliency(model, clips, class_index=None, fill: float = 0.0, from_lo
         raise ValueError(
             f"clips must have shape (N, T, H, W, C) or (T, H, W, C) with T >= 2; received shape {clips.shape}."
         )
+    V.fits_model(clips, model, "clips")
 
     def probabilities(x):
         return class_probabilities(model, x, batch_size=batch_size, from_logits=from_logits)

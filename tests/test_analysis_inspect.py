@@ -17,7 +17,7 @@ def test_feature_maps_match_the_numpy_convolution():
     maps = analysis.feature_maps(model, images, "conv")
     np.testing.assert_allclose(maps, ops.conv2d_loops(images, kernel, bias, padding="same"), atol=1e-5)
     assert analysis.feature_maps(model, images[0], "conv").shape == (10, 10, 3)
-    with pytest.raises(ValueError, match=r"No layer named 'conv9'"):
+    with pytest.raises(ValueError, match=r"received 'conv9'"):
         analysis.feature_maps(model, images, "conv9")
     with pytest.raises(ValueError, match=r"received an array of shape \(10, 10\)"):
         analysis.feature_maps(model, images[0, ..., 0], "conv")

@@ -75,9 +75,9 @@ def test_errors_say_what_was_expected():
         analysis.summary_table(keras.Sequential([L.Dense(2)]))
     with pytest.raises(ValueError, match=r"input_shape must give one shape .* received \(32, 32\)"):
         analysis.summary_table(chain_2d(), input_shape=(32, 32))
-    with pytest.raises(ValueError, match=r"conflicts with the model's fixed input shape"):
+    with pytest.raises(ValueError, match=r"input_shape must agree with the model's fixed input shape"):
         analysis.summary_table(chain_2d(), input_shape=(40, 36, 1))
-    with pytest.raises(ValueError, match=r"Expected a keras.Model; received str"):
+    with pytest.raises(ValueError, match=r"model must be a keras.Model; received str"):
         analysis.summary_table("vgg")
     with pytest.raises(KeyError, match=r"No layer named 'nope'"):
         analysis.summary_table(chain_2d())["nope"]

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 
 import keras  # noqa: E402
 
-from cnnkit import analysis, audio, create_model, data, detection, ops, segmentation, train, viz  # noqa: E402
+from cnnkit import analysis, audio, create_model, data, detection, ops, segmentation, train, video, viz  # noqa: E402
 
 RNG = np.random.default_rng(0)
 X = RNG.random((6, 8, 8, 1), dtype=np.float32)  # six 8x8 grey images in [0, 1]
@@ -56,6 +56,15 @@ def model():
 
 def fit(model, x=X, y=Y, **kwargs):
     return train.fit(model, x, y, epochs=1, batch_size=6, verbose=0, **kwargs)
+
+
+CLIPS = RNG.random((2, 4, 8, 8, 1), dtype=np.float32)
+
+
+def clip_model():
+    inputs = keras.Input((4, 8, 8, 1))
+    x = keras.layers.GlobalAveragePooling3D()(keras.layers.Conv3D(2, 3)(inputs))
+    return keras.Model(inputs, keras.layers.Dense(4)(x))
 
 
 BOXES = np.array([[0, 0, 4, 4], [1, 1, 5, 5]], np.float32)
@@ -185,6 +194,23 @@ CALLS = {
         "model a string": ("model.keras", X, Y, {}), "empty batch": (None, X[:0], Y[:0], {}),
         "class_names an int": (None, X, Y, {"class_names": 3})}),
     "train.EpochProgress epochs": (lambda m, v: train.EpochProgress(v), {"zero": 0, "string": "10"}),
+    "analysis.grad_cam/feature_maps": (lambda m, v: v(m), {
+        "grad_cam: model a string": lambda m: analysis.grad_cam("model.keras", X),
+        "grad_cam: channels first": lambda m: analysis.grad_cam(m, np.ascontiguousarray(np.moveaxis(X, -1, 1))),
+        "feature_maps: unknown layer": lambda m: analysis.feature_maps(m, X, "conv9"),
+        "occlusion_map: empty batch": lambda m: analysis.occlusion_map(m, X[:0], patch=2),
+        "weight_gradients: 0-255 images": lambda m: analysis.weight_gradients(
+            m, X * 255, Y, keras.losses.SparseCategoricalCrossentropy(from_logits=True)),
+        "weight_gradients: fractional labels": lambda m: analysis.weight_gradients(
+            m, X, Y + 0.5, keras.losses.SparseCategoricalCrossentropy(from_logits=True)),
+        "summary_table: input_shape an int": lambda m: analysis.summary_table(m, input_shape=8)}),
+    "video": (lambda m, v: v(), {
+        "class_probabilities: batch_size 0": lambda: video.class_probabilities(clip_model(), CLIPS, batch_size=0),
+        "class_probabilities: 0-255 clips": lambda: video.class_probabilities(clip_model(), CLIPS * 255),
+        "blank_frame: nan clips": lambda: video.blank_frame(with_nan(CLIPS), 1),
+        "temporal_saliency: no channel axis": lambda: video.temporal_saliency(clip_model(), CLIPS[..., 0]),
+        "conv3d_params: use_bias a string": lambda: video.conv3d_params(3, 8, use_bias="yes"),
+        "inflate_2d_to_3d: nan kernel": lambda: video.inflate_2d_to_3d(with_nan(np.ones((3, 3, 1, 2))), 3)}),
 }
 
 CASES = [pytest.param(call, bad, id=f"{name}: {label}")

@@ -80,7 +80,7 @@ def test_inflation_repeats_and_divides():
     np.testing.assert_allclose(inflated.sum(axis=0), kernel, rtol=1e-6)
     np.testing.assert_allclose(inflated[0], inflated[3])
     assert inflated.dtype == np.float32 and isinstance(inflated, np.ndarray)
-    with pytest.raises(ValueError, match=r"A Conv2D kernel has shape \(k_h, k_w, C_in, C_out\); received shape \(3, 3, 2\)"):
+    with pytest.raises(ValueError, match=r"conv2d_weights must hold a Conv2D kernel of shape \(k_h, k_w, C_in, C_out\); received an array of shape \(3, 3, 2\)"):
         video.inflate_2d_to_3d(np.zeros((3, 3, 2)), 2)
     with pytest.raises(ValueError, match=r"time must be a positive integer; received 0"):
         video.inflate_2d_to_3d(kernel, 0)

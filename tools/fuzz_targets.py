@@ -772,13 +772,15 @@ T("transfer", "transfer.weights_file", lambda F: {"name": "efficientnet_b0", "in
 
 T("video", "video.blank_frame", lambda F: {"clips": CLIPS(F), "t": 1}, {"clips": "clips", "t": "nonneg",
                                                                          "fill": "positive"},
-  skip={"fill": {"zero": "0: black", "negative": "any fill value (standardised clips)"}},
+  skip={"fill": {"zero": "0: black", "negative": "any fill value (standardised clips)"},
+        "clips": {"empty batch": "no clips in, no clips out"}},
   extra={"t": {"past the last frame": 4}})
 T("video", "video.class_probabilities", lambda F: {"model": vid(F), "x": CLIPS(F)},
   {"model": "model", "x": "clips", "batch_size": "posint", "from_logits": "flag"})
 T("video", "video.temporal_saliency", lambda F: {"model": vid(F), "clips": CLIPS(F)},
   {"model": "model", "clips": "clips", "class_index": "class_id", "fill": "positive", "batch_size": "posint"},
-  skip={"fill": {"zero": "0: black", "negative": "any fill"}})
+  skip={"fill": {"zero": "0: black", "negative": "any fill"},
+        "clips": {"no batch axis": "one clip (T, H, W, C) is documented"}})
 T("video", "video.conv3d_params", lambda F: {"in_channels": 3, "filters": 8},
   {"in_channels": "posint", "filters": "posint", "kernel_size": "custom", "use_bias": "flag"},
   extra={"kernel_size": {"zero": 0, "pair": (3, 3), "float": 2.5}})
@@ -828,13 +830,14 @@ T("experiments", "experiments.timings", lambda F: {"fn": lambda: None, "repeats"
 
 T("analysis", "analysis.grad_cam", lambda F: {"model": clf(F), "images": X(F)[:2], "layer": "conv"},
   {"model": "model", "images": "images", "layer": "name", "class_index": "class_id"},
-  skip={"layer": {"none": "None: the last conv layer"}})
+  skip={"layer": {"none": "None: the last conv layer"}, "images": {"no batch axis": "one image is documented"}})
 T("analysis", "analysis.feature_maps", lambda F: {"model": clf(F), "images": X(F)[:2], "layer": "conv"},
-  {"model": "model", "images": "images", "layer": "name"})
+  {"model": "model", "images": "images", "layer": "name"}, skip={"images": {"no batch axis": "one image is documented"}})
 T("analysis", "analysis.occlusion_map", lambda F: {"model": clf(F), "images": X(F)[:1], "patch": 4},
   {"model": "model", "images": "images", "patch": "posint", "stride": "posint", "fill": "positive",
    "class_index": "class_id", "batch_size": "posint"},
-  skip={"stride": {"none": "None: the patch size"}, "fill": {"zero": "0: black", "negative": "any fill"}},
+  skip={"stride": {"none": "None: the patch size"}, "fill": {"zero": "0: black", "negative": "any fill"},
+        "images": {"no batch axis": "one image is documented"}},
   extra={"patch": {"larger than the image": 16}})
 T("analysis", "analysis.receptive_field", lambda F: {"model": clf(F)}, {"model": "model", "input_shape": "shape"},
   skip={"input_shape": {"huge": "a receptive field is arithmetic: no allocation"}})

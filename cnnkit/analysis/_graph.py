@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
+from cnnkit import _validate as V
 from cnnkit.analysis._layers import n_tuple
 
 CHECKED_KERAS = "3.13-3.15"
@@ -279,8 +280,7 @@ def _trace_nodes_removed(layer):
 
 def walk_model(model, input_shape=None) -> tuple[Walker, list, list]:
     """Walk ``model`` for inputs of ``input_shape``: ``(walker, input specs, input keys)``."""
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"Expected a keras.Model; received {type(model).__name__}.")
+    V.instance(model, "model", keras.Model, "a keras.Model")
     graph = graph_of(model)
     walker = Walker()
     shapes = _input_shapes(graph, input_shape)
@@ -302,8 +302,16 @@ def _input_shapes(graph, input_shape) -> list[tuple]:
     own = [tuple(t.shape[1:]) for t in graph.inputs]
     if input_shape is None:
         return own
-    given = [tuple(input_shape)] if np.isscalar(input_shape[0]) or input_shape[0] is None else [
-        tuple(s) for s in input_shape]
+    items = V.as_sequence(input_shape)
+    if not items:
+        V.fail("input_shape", "a shape without the batch axis (one per model input)", input_shape,
+               wrong_type=items is None)
+    single = V.is_int(items[0]) or items[0] is None
+    given = [tuple(items)] if single else [tuple(V.as_sequence(s) or (s,)) for s in items]
+    for g in given:
+        if not all(d is None or (V.is_int(d) and d >= 1) for d in g):
+            V.fail("input_shape", "a shape of positive integers (None for any size), without the batch axis",
+                   input_shape)
     if len(given) != len(own) or any(len(g) != len(o) for g, o in zip(given, own)):
         raise ValueError(
             f"input_shape must give one shape (without the batch axis) per model input, of the same rank: "
@@ -311,7 +319,7 @@ def _input_shapes(graph, input_shape) -> list[tuple]:
         )
     for g, o in zip(given, own):
         if any(a is not None and b is not None and a != b for a, b in zip(g, o)):
-            raise ValueError(f"input_shape {g} conflicts with the model's fixed input shape {o}.")
+            raise ValueError(f"input_shape must agree with the model's fixed input shape {o}; received {g}.")
     return given
 
 

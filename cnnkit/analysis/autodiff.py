@@ -108,6 +108,7 @@ def weight_gradients(model, x, y, loss_fn, training: bool = True, variables=None
     positions = [next(i for i, v in enumerate(trainable) if v is c) for c in chosen]
     values = [v.value for v in trainable]
     state = [v.value for v in model.non_trainable_variables]
+    _check_batch(model, x, y, loss_fn)
     x, y = _as_tensors(x), _as_tensors(y)
     kwargs = {"training": bool(training)} if _takes_training(model) else {}
 
@@ -117,10 +118,42 @@ def weight_gradients(model, x, y, loss_fn, training: bool = True, variables=None
             weights[i] = value
         y_pred, _, losses = model.stateless_call(weights, state, x, return_losses=True, **kwargs)
         loss = loss_fn(y, y_pred)
+        if loss is None:
+            raise V.ArgumentTypeError(f"loss_fn must return the loss, a scalar tensor; received None from "
+                                      f"{getattr(loss_fn, '__name__', type(loss_fn).__name__)}.")
         return loss + keras.ops.sum(keras.ops.stack(losses)) if losses else loss
 
     grads = gradients(loss_of, *[values[i] for i in positions])
     return [(v.path, g) for v, g in zip(chosen, grads)]
+
+
+def _check_batch(model, x, y, loss_fn) -> None:
+    """Arrays of numbers, no NaN or 0-255 images, ``x`` fitting the model, one target per sample.
+
+    Class ids are checked when ``loss_fn`` is a sparse categorical cross-entropy (it reads ``y`` as ids);
+    other losses take targets of any value.
+    """
+    for name, value in (("x", x), ("y", y)):
+        if value is None and name == "y" and not isinstance(loss_fn, keras.losses.Loss):
+            continue  # a loss_fn of one's own may ignore the targets; a Keras loss reads them
+        if value is None or isinstance(value, (str, bytes)) or (isinstance(value, (list, np.ndarray)) and not (
+                np.issubdtype(np.asarray(value).dtype, np.number) or np.asarray(value).dtype == np.bool_)):
+            V.fail(name, "an array of numbers (or the structure of arrays the model takes)", value, wrong_type=True)
+    if hasattr(x, "shape"):
+        if np.iscomplexobj(np.asarray(x)):
+            V.fail("x", "an array of real numbers", x, wrong_type=True)
+        V.model_inputs(x, "x")
+        V.fits_model(x, model, "x")
+    if hasattr(y, "shape") or isinstance(y, list):
+        targets = V.concrete_array(y, "y")
+        if hasattr(x, "shape") and targets is not None and targets.ndim and len(targets) != len(x):
+            raise ValueError(f"y must hold one target per sample of x ({len(x)}); received {V.describe(targets)}.")
+        units = model.outputs[0].shape[-1] if len(getattr(model, "outputs", []) or []) == 1 else None
+        if isinstance(loss_fn, keras.losses.SparseCategoricalCrossentropy) and units and targets is not None:
+            if not (targets.ndim == 1 or (targets.ndim == 2 and targets.shape[1] == 1)):
+                raise ValueError(f"y must be class ids of shape ({len(targets)},) for a sparse categorical "
+                                 f"cross-entropy; received {V.describe(targets)}.")
+            V.class_ids(targets, int(units), "y", whole_floats=True)
 
 
 def _check_variables(variables, trainable, model) -> list:

@@ -16,14 +16,21 @@ from cnnkit.analysis._layers import CONVS, DEPTHWISE, SEPARABLE
 from cnnkit.analysis.autodiff import gradients
 
 
+def _model(model):
+    return V.instance(model, "model", keras.Model, "a keras.Model")
+
+
 def _find_layer(model, layer):
     if isinstance(layer, keras.layers.Layer):
         return layer
-    try:
-        return model.get_layer(layer)
-    except ValueError:
-        names = ", ".join(lay.name for lay in model.layers)
-        raise ValueError(f"No layer named {layer!r} in model {model.name!r}. Layers: {names}.") from None
+    if isinstance(layer, str) and layer:
+        try:
+            return model.get_layer(layer)
+        except ValueError:
+            pass
+    names = ", ".join(lay.name for lay in model.layers)
+    V.fail("layer", f"the name of a layer of model {model.name!r} ({names}) or the layer itself", layer,
+           wrong_type=not isinstance(layer, str))
 
 
 def _model_input(model):
@@ -33,15 +40,17 @@ def _model_input(model):
 
 def _as_batch(images, model) -> tuple[np.ndarray, bool]:
     images = np.asarray(images)
-    if not np.issubdtype(images.dtype, np.number):
+    if not np.issubdtype(images.dtype, np.number) or np.iscomplexobj(images):
         V.fail("images", "an array of images", images, wrong_type=True)
     rank = len(model.inputs[0].shape)
     if images.ndim in (rank - 1, rank):  # NaN and 0-255 images refused, checked as a batch (before float32)
         V.model_inputs(images[None] if images.ndim == rank - 1 else images, "images")
     images = images.astype("float32", copy=False)
     if images.ndim == rank - 1:
+        V.fits_model(images[None], model, "images")
         return images[None], True
     if images.ndim == rank:
+        V.fits_model(images, model, "images")
         return images, False
     raise ValueError(f"Expected one input of shape {tuple(model.inputs[0].shape[1:])} or a batch of them; "
                      f"received an array of shape {images.shape}.")
@@ -63,7 +72,7 @@ def feature_maps(model, images, layer) -> np.ndarray:
         >>> maps.shape                                              # doctest: +SKIP
         (32, 32, 32)
     """
-    target = _find_layer(model, layer)
+    target = _find_layer(_model(model), layer)
     batch, single = _as_batch(images, model)
     probe = keras.Model(_model_input(model), target.output)
     # A direct call (not predict) avoids compiling a new predict function for every probe model.
@@ -78,11 +87,12 @@ def last_conv_layer(model):
         >>> last_conv_layer(create_model("simple_cnn")).name     # doctest: +SKIP
         'conv3'
     """
-    rank = len(model.inputs[0].shape)
+    rank = len(_model(model).inputs[0].shape)
     spatial = [layer for layer in model.layers
                if isinstance(layer, CONVS + DEPTHWISE + SEPARABLE) and len(layer.output.shape) == rank]
     if not spatial:
-        raise ValueError(f"Model {model.name!r} has no convolution layer whose output is a feature map.")
+        raise ValueError(f"model must have a convolution layer whose output is a feature map; received model "
+                         f"{model.name!r} with layers {', '.join(lay.name for lay in model.layers)}.")
     return spatial[-1]
 
 
@@ -113,7 +123,7 @@ def grad_cam(model, images, layer=None, class_index=None) -> tuple[np.ndarray, n
     Example:
         >>> heat, cls = grad_cam(model, digits.x_test[0])    # doctest: +SKIP
     """
-    target = last_conv_layer(model) if layer is None else _find_layer(model, layer)
+    target = last_conv_layer(model) if layer is None else _find_layer(_model(model), layer)
     batch, single = _as_batch(images, model)
     num_classes = model.outputs[0].shape[-1]
     class_index = V.integer(class_index, "class_index", 0, num_classes - 1, allow_none=True)
@@ -140,6 +150,15 @@ def grad_cam(model, images, layer=None, class_index=None) -> tuple[np.ndarray, n
 
 def class_probabilities(model, x, batch_size: int = 256, from_logits: bool = True) -> np.ndarray:
     """The model's class probabilities on ``x`` as float64 NumPy (a softmax of its logits when ``from_logits``)."""
+    _model(model)
+    batch_size, from_logits = V.positive_int(batch_size, "batch_size"), V.boolean(from_logits, "from_logits")
+    if not hasattr(x, "shape") or V.is_number(x):
+        V.fail("x", "an array of model inputs (batch, ...)", x, wrong_type=True)
+    raw = np.asarray(x)
+    if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_) or np.iscomplexobj(raw):
+        V.fail("x", "an array of real numbers", x, wrong_type=True)
+    V.model_inputs(x, "x")
+    V.fits_model(x, model, "x")
     out = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
     if not from_logits:
         return out
@@ -175,7 +194,7 @@ def occlusion_map(model, images, patch: int = 8, stride: int | None = None, fill
     Example:
         >>> drops, cls = occlusion_map(model, digits.x_test[:4], patch=8)    # doctest: +SKIP
     """
-    batch, single = _as_batch(images, model)
+    batch, single = _as_batch(images, _model(model))
     if batch.ndim != 4:
         raise ValueError(f"images must be 2D images (H, W, C) or (N, H, W, C); received shape {batch.shape}.")
     height, width = batch.shape[1:3]
