@@ -16,7 +16,18 @@ matplotlib.use("Agg")
 
 import keras  # noqa: E402
 
-from cnnkit import analysis, audio, create_model, data, detection, ops, segmentation, train, video, viz  # noqa: E402
+from cnnkit import (  # noqa: E402
+    analysis,
+    audio,
+    create_model,
+    data,
+    detection,
+    ops,
+    segmentation,
+    train,
+    video,
+    viz,
+)
 
 RNG = np.random.default_rng(0)
 X = RNG.random((6, 8, 8, 1), dtype=np.float32)  # six 8x8 grey images in [0, 1]

@@ -30,7 +30,6 @@ import contextlib
 from dataclasses import dataclass, field
 
 import keras
-import numpy as np
 
 from cnnkit import _validate as V
 from cnnkit.analysis._layers import n_tuple
