@@ -51,6 +51,16 @@ class ArgumentTypeError(TypeError, ValueError):
     """An argument of the wrong type: a ``TypeError``, and a ``ValueError`` like every other bad argument."""
 
 
+class UnknownKeyError(KeyError, ValueError):
+    """A name that is not a key of a result (a metric, a run): a ``KeyError`` as for a dict, and a ``ValueError``.
+
+    Its message reads as written (a plain ``KeyError`` would show it in quotes).
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 # ---------------------------------------------------------------- the message
 
 
@@ -489,8 +499,15 @@ def shape(value, name: str, axes: Sequence[str], unknown: Sequence[str] = ()) ->
 
 
 def image_shape(value, name: str = "input_shape", unknown_size: bool = True) -> tuple:
-    """``(height, width, channels)`` of positive integers; height and width may be ``None`` if ``unknown_size``."""
-    return shape(value, name, ("height", "width", "channels"), ("height", "width") if unknown_size else ())
+    """``(height, width, channels)`` of positive integers; height and width may be ``None`` if ``unknown_size``.
+
+    One image of the shape must fit in :data:`MAX_BYTES` as float32: a larger size is a typo (a model for
+    it could be built, symbolically, but never run).
+    """
+    checked = shape(value, name, ("height", "width", "channels"), ("height", "width") if unknown_size else ())
+    if None not in checked:
+        memory(4.0 * math.prod(checked), name, value, "one float32 image")
+    return checked
 
 
 def image_channels(value, name: str = "channels") -> int:
@@ -637,19 +654,21 @@ def model_inputs(value, name: str = "x"):
     the 0-255 range, which no cnnkit model or data set expects (their images are
     in ``[0, 1]``). Floats up to 2 pass (synthetic images with a brightness
     offset), and so do signed inputs (standardised images, spectrograms).
-    Anything that is not an array (a ``tf.data.Dataset``, a dict) is returned as is.
+    Anything that is not an array (a ``tf.data.Dataset``, a dict) is returned as is; ``None``, a string,
+    a number and a list of strings (file names) are refused.
 
     Example:
         >>> model_inputs(np.full((2, 4, 4, 1), 0.5)).shape
         (2, 4, 4, 1)
     """
-    if isinstance(value, (str, bytes)) or is_number(value):
+    if value is None or isinstance(value, (str, bytes)) or is_number(value) or (
+            isinstance(value, (list, tuple)) and value and isinstance(value[0], (str, bytes))):
         fail(name, "an array of images (batch, height, width, channels) or a dataset", value, wrong_type=True)
     if not (isinstance(value, np.ndarray) or (hasattr(value, "shape") and hasattr(value, "dtype"))):
         return value
     raw = np.asarray(value)
-    if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_):
-        fail(name, "an array of numbers", value, wrong_type=True)
+    if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_) or np.iscomplexobj(raw):
+        fail(name, "an array of real numbers", value, wrong_type=True)
     low, high = value_range(raw, name)
     if raw.ndim in (4, 5):
         _refuse_0_255(raw, name, low, high, float_limit=2.0)
@@ -739,7 +758,8 @@ def class_ids(labels, num_classes: int | None, name: str = "labels", whole_float
         raise ArgumentTypeError(f"{name} must be {expected}; received {describe(array)}{hint}.")
     array = array.astype(np.int64)
     if array.size and (array.min() < 0 or (num_classes is not None and array.max() >= num_classes)):
-        raise ValueError(f"{name} must be {expected}; received values from {array.min()} to {array.max()}.")
+        count = "" if num_classes is None else f" (num_classes={num_classes})"
+        raise ValueError(f"{name} must be {expected}; received values from {array.min()} to {array.max()}{count}.")
     return array
 
 

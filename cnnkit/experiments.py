@@ -150,8 +150,8 @@ class Repeats:
         }
 
     def __getitem__(self, metric: str) -> Summary:
-        if metric not in self._summaries:
-            raise KeyError(f"metric must be one of {self.metrics}; received {metric!r}.")
+        if not isinstance(metric, str) or metric not in self._summaries:
+            raise V.UnknownKeyError(f"metric must be one of {self.metrics}; received {metric!r}.")
         return self._summaries[metric]
 
     def summary(self, metric: str | None = None) -> Summary:
@@ -219,7 +219,7 @@ def repeat(run: Callable, seeds: Iterable[int] = (0, 1, 2), label: str | None = 
         label = getattr(run, "__name__", "run")
     if not isinstance(label, str) or not label:
         raise ValueError(f"label must be a non-empty string or None; received {label!r}.")
-    progress = _ProgressLine(label, len(seeds)) if verbose else None
+    progress = _ProgressLine(label, len(seeds)) if V.boolean(verbose, "verbose") else None
     runs = []
     for i, seed in enumerate(seeds):
         keras.utils.set_random_seed(seed)
@@ -378,6 +378,8 @@ def verdict(a: Repeats, b: Repeats, metric: str | None = None, higher_is_better:
         >>> v = verdict(gap_head, flatten_head, "test_accuracy")             # doctest: +SKIP
         >>> checks.check_true(v.shown, str(v))
     """
+    V.instance(a, "a", Repeats, "a Repeats (from experiments.repeat)")
+    V.instance(b, "b", Repeats, "a Repeats (from experiments.repeat)")
     name_a, name_b = names or (a.label, b.label)
     sa, sb = a.summary(metric), b.summary(metric)
     metric = sa.metric
@@ -429,7 +431,7 @@ class Comparison:
         """:func:`verdict` for two of the compared names."""
         for name in (a, b):
             if name not in self.results:
-                raise KeyError(f"name must be one of {list(self.results)}; received {name!r}.")
+                raise V.UnknownKeyError(f"name must be one of {list(self.results)}; received {name!r}.")
         return verdict(self.results[a], self.results[b], self.metric, self.higher_is_better, names=(a, b))
 
     def verdicts(self) -> list[Verdict]:

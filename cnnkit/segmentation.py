@@ -68,8 +68,28 @@ def pixel_cross_entropy(from_logits: bool = True, ignore_class: int | None = Non
         >>> float(loss(np.zeros((1, 2, 2)), np.zeros((1, 2, 2, 4))))   # uniform over 4 classes: log 4
         1.386...
     """
+    from_logits = V.boolean(from_logits, "from_logits")
+    ignore_class = V.integer(ignore_class, "ignore_class", allow_none=True)  # -1 and 255 are both common "void" ids
     return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, ignore_class=ignore_class,
                                                       name="pixel_cross_entropy")
+
+
+def _check_mask_scores(y_true, y_pred) -> None:
+    """A mask ``(batch, H, W)`` of class ids and scores ``(batch, H, W, classes)`` (values when concrete).
+
+    Inside a traced training step only the shapes can be checked. The scores are model outputs: NaN
+    there is a diverging model (Keras reports a NaN loss), so only their type is checked.
+    """
+    V.concrete_array(y_pred, "y_pred", finite=False)
+    mask = V.concrete_array(y_true, "y_true")
+    true_shape = tuple(getattr(y_true, "shape", None) or np.shape(y_true))
+    pred_shape = tuple(getattr(y_pred, "shape", None) or np.shape(y_pred))
+    if len(pred_shape) < 2 or len(true_shape) != len(pred_shape) - 1 or any(
+            a is not None and b is not None and a != b for a, b in zip(true_shape, pred_shape[:-1])):
+        raise ValueError(f"y_true must be a mask of shape (batch, H, W) matching y_pred (batch, H, W, classes); "
+                         f"received y_true of shape {true_shape} and y_pred of shape {pred_shape}.")
+    if mask is not None and pred_shape[-1] is not None:
+        V.class_ids(mask, int(pred_shape[-1]), "y_true", whole_floats=True)
 
 
 def _soft_dice_per_class(y_true, y_pred, from_logits: bool, smooth: float):
@@ -120,6 +140,10 @@ class DiceLoss(keras.losses.Loss):
         self.from_logits = V.boolean(from_logits, "from_logits")
         self.smooth = V.non_negative_float(smooth, "smooth")
         self.include_background = V.boolean(include_background, "include_background")
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        _check_mask_scores(y_true, y_pred)
+        return super().__call__(y_true, y_pred, sample_weight)
 
     def call(self, y_true, y_pred):
         dice = _soft_dice_per_class(y_true, y_pred, self.from_logits, self.smooth)
@@ -216,9 +240,12 @@ def iou_per_class(confusion) -> np.ndarray:
         >>> iou_per_class(np.array([[1, 1, 0], [0, 2, 0], [0, 0, 0]])).round(3).tolist()
         [0.5, 0.667, nan]
     """
-    confusion = np.asarray(confusion, dtype=np.float64)
-    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+    confusion = V.finite_array(confusion, "confusion", np.float64)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1] or confusion.size == 0:
         raise ValueError(f"confusion must be a square (classes, classes) matrix; received shape {confusion.shape}.")
+    V.integer_array(confusion, "confusion", "counts")
+    if confusion.min() < 0:
+        raise ValueError(f"confusion must hold counts (>= 0); received values down to {confusion.min():g}.")
     tp = np.diag(confusion)
     union = confusion.sum(axis=0) + confusion.sum(axis=1) - tp
     return np.divide(tp, union, out=np.full_like(tp, np.nan), where=union > 0)
@@ -351,8 +378,13 @@ def predict_masks(model, x, batch_size: int = 64) -> np.ndarray:
     ``model.predict`` runs over chunks of a few batches, and only the argmax of
     each chunk is kept: one int per pixel in memory, not one float per class.
     """
+    V.instance(model, "model", keras.Model, "a keras.Model")
     batch_size = V.positive_int(batch_size, "batch_size")
+    V.model_inputs(x, "x")
     x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
+        V.fail("x", "an array of images (N, H, W, C)", x, wrong_type=True)
+    V.fits_model(x, model, "x")
     chunk = 8 * batch_size
     out = [np.argmax(model.predict(x[i:i + chunk], batch_size=batch_size, verbose=0), axis=-1)
            for i in range(0, len(x), chunk)]
@@ -377,13 +409,19 @@ def evaluate(model, x, y, class_names=None, batch_size: int = 64) -> Segmentatio
         >>> result = evaluate(model, data.x_test, data.y_test, data.class_names)   # doctest: +SKIP
         >>> result.mean_iou                                                        # doctest: +SKIP
     """
+    V.instance(model, "model", keras.Model, "a keras.Model")
     y = np.asarray(y)
     V.model_inputs(x, "x")
+    V.fits_model(x, model, "x")
     if np.ndim(x) != 4 or y.shape != np.shape(x)[:3]:
-        raise ValueError(f"Expected images (N, H, W, C) and masks (N, H, W) of matching size; received "
-                         f"{np.shape(x)} and {y.shape}.")
+        raise ValueError(f"y must be masks (N, H, W) matching the images x (N, H, W, C); received y of shape "
+                         f"{y.shape} for x of shape {np.shape(x)}.")
     num_classes = model.output_shape[-1]
-    names = [str(i) for i in range(num_classes)] if class_names is None else [str(n) for n in class_names]
+    given = None if class_names is None else V.as_sequence(class_names)
+    if class_names is not None and (given is None or not all(isinstance(n, (str, int)) for n in given)):
+        V.fail("class_names", "a list of class names (strings), one per model output", class_names,
+               wrong_type=given is None)
+    names = [str(i) for i in range(num_classes)] if class_names is None else [str(n) for n in given]
     if len(names) != num_classes:
         raise ValueError(f"class_names must have {num_classes} entries (one per model output); received {len(names)}.")
     y_pred = predict_masks(model, x, batch_size)

@@ -67,6 +67,15 @@ WEIGHT_HASHES = {
 }
 
 
+def _input_shape(input_shape) -> tuple[int, int, int]:
+    """``(height, width, channels)`` with height and width at least 32 (the smallest size keras.applications builds)."""
+    shape = V.image_shape(input_shape, unknown_size=False)
+    if min(shape[:2]) < 32:
+        V.fail("input_shape", "(height, width, channels) with height and width >= 32 (keras.applications' minimum)",
+               input_shape)
+    return shape
+
+
 def weights_file(name: str, input_shape) -> tuple[str, str]:
     """``(file name, URL)`` of the ImageNet weights without the top that Keras's constructor would download.
 
@@ -78,6 +87,7 @@ def weights_file(name: str, input_shape) -> tuple[str, str]:
         'mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5'
     """
     V.choice(name, "name", list_pretrained())
+    input_shape = _input_shape(input_shape)
     if name == "mobilenet_v2":
         rows = input_shape[0] if input_shape[0] in (96, 128, 160, 192, 224) else 224
         fname = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{rows}_no_top.h5"
@@ -137,9 +147,9 @@ def load_pretrained(name: str = "mobilenet_v2", input_shape=(96, 96, 3), weights
     Returns:
         A :class:`Backbone`; ``backbone.pretrained`` says whether ImageNet weights were loaded.
     """
-    if name not in APPLICATIONS:
-        raise ValueError(f"Unknown pretrained backbone {name!r}. Available: {', '.join(list_pretrained())}.")
+    V.choice(name, "name", list_pretrained())
     V.choice(weights, "weights", ("imagenet", None))
+    input_shape = _input_shape(input_shape)
     class_name, scale, offset = APPLICATIONS[name]
     constructor = getattr(keras.applications, class_name)
 
@@ -177,8 +187,9 @@ def load_pretrained(name: str = "mobilenet_v2", input_shape=(96, 96, 3), weights
 
 def as_backbone(model, name: str | None = None) -> Backbone:
     """Wrap one of cnnkit's own backbones (``include_top=False``, images in ``[0, 1]``) for transfer."""
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model; received {type(model).__name__}.")
+    V.instance(model, "model", keras.Model, "a keras.Model")
+    if name is not None and not (isinstance(name, str) and name):
+        V.fail("name", "a non-empty string", name, allow_none=True, wrong_type=not isinstance(name, str))
     return Backbone(model, name or model.name, "trained in cnnkit", 1.0, 0.0, f"{model.name} trained in this session.")
 
 
@@ -218,6 +229,7 @@ def build_transfer_model(backbone: Backbone, num_classes: int, dropout: float = 
 
 def freeze(model) -> None:
     """Make every weight of ``model`` non-trainable (batch norm then runs in inference mode)."""
+    V.instance(model, "model", keras.layers.Layer, "a keras.Model or layer")
     model.trainable = False
 
 
@@ -231,11 +243,13 @@ def unfreeze_top(model, num_layers: int, keep_batch_norm_frozen: bool = True) ->
         keep_batch_norm_frozen: leave ``BatchNormalization`` layers frozen (and so
             in inference mode), as recommended for fine-tuning on small data.
     """
+    V.instance(model, "model", keras.Model, "a keras.Model")
     num_layers = V.non_negative_int(num_layers, "num_layers")
     keep_batch_norm_frozen = V.boolean(keep_batch_norm_frozen, "keep_batch_norm_frozen")
     layers = model.layers
     if num_layers > len(layers):
-        raise ValueError(f"num_layers={num_layers} but {model.name!r} has only {len(layers)} layers.")
+        raise ValueError(f"num_layers must be at most the {len(layers)} layers of {model.name!r}; received "
+                         f"{num_layers}.")
     model.trainable = True  # the container must be trainable for any of its layers to be
     top = layers[len(layers) - num_layers:] if num_layers else []
     for layer in layers[: len(layers) - num_layers]:
@@ -258,5 +272,6 @@ def count_parameters(model) -> dict:
 
     ``frozen`` includes batch norm's moving statistics, which are never trained.
     """
+    V.instance(model, "model", keras.layers.Layer, "a keras.Model or layer")
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     return {"trainable": trainable, "frozen": int(model.count_params()) - trainable}

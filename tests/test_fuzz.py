@@ -8,6 +8,8 @@ not an error from deep inside Keras or NumPy, not a silent result. Tiny shapes: 
 in seconds on each backend.
 """
 
+from pathlib import Path
+
 import matplotlib
 import numpy as np
 import pytest
@@ -22,13 +24,17 @@ from cnnkit import (  # noqa: E402
     create_model,
     data,
     detection,
+    experiments,
     ops,
     segmentation,
     train,
+    transfer,
     video,
     viz,
 )
+from cnnkit import models as cnnkit_models  # noqa: E402
 
+CNNKIT_DIR = Path(cnnkit_models.__file__).resolve().parents[1]
 RNG = np.random.default_rng(0)
 X = RNG.random((6, 8, 8, 1), dtype=np.float32)  # six 8x8 grey images in [0, 1]
 Y = np.array([0, 1, 2, 0, 1, 2])
@@ -70,6 +76,24 @@ def fit(model, x=X, y=Y, **kwargs):
 
 
 CLIPS = RNG.random((2, 4, 8, 8, 1), dtype=np.float32)
+MASKS = RNG.integers(0, 3, (6, 8, 8))
+DET_Y = {"boxes": np.array([[[2, 2, 12, 12]], [[4, 4, 20, 28]]], np.float32), "classes": np.array([[0], [1]])}
+
+
+def seg_model():
+    inputs = keras.Input((8, 8, 1))
+    return keras.Model(inputs, keras.layers.Conv2D(3, 3, padding="same")(inputs))
+
+
+def tiny_detector():
+    detector = create_model("detector", num_classes=2, input_shape=(32, 32, 3),
+                            backbone_kwargs={"widths": (4, 4, 4, 4)}, fpn_channels=4, head_depth=1)
+    detector.compile(optimizer="adam")
+    return detector
+
+
+def repeats(label):
+    return experiments.repeat(lambda seed: {"acc": 0.5 + 0.01 * seed}, label=label, verbose=False)
 
 
 def clip_model():
@@ -222,6 +246,32 @@ CALLS = {
         "temporal_saliency: no channel axis": lambda: video.temporal_saliency(clip_model(), CLIPS[..., 0]),
         "conv3d_params: use_bias a string": lambda: video.conv3d_params(3, 8, use_bias="yes"),
         "inflate_2d_to_3d: nan kernel": lambda: video.inflate_2d_to_3d(with_nan(np.ones((3, 3, 1, 2))), 3)}),
+    "segmentation": (lambda m, v: v(), {
+        "iou_per_class: nan confusion": lambda: segmentation.iou_per_class(np.array([[np.nan, 1], [0, 2]])),
+        "iou_per_class: negative counts": lambda: segmentation.iou_per_class(np.array([[-1, 1], [0, 2]])),
+        "predict_masks: 0-255 images": lambda: segmentation.predict_masks(seg_model(), X * 255),
+        "predict_masks: model a string": lambda: segmentation.predict_masks("unet.keras", X),
+        "evaluate: class_names an int": lambda: segmentation.evaluate(seg_model(), X, MASKS, class_names=3),
+        "pixel_cross_entropy: from_logits a string": lambda: segmentation.pixel_cross_entropy(from_logits="yes"),
+        "DiceLoss: class ids out of range": lambda: segmentation.DiceLoss()(MASKS + 5, np.zeros((6, 8, 8, 3))),
+        "DiceLoss: mask of another size": lambda: segmentation.DiceLoss()(MASKS[:, :4], np.zeros((6, 8, 8, 3)))}),
+    "models": (lambda m, v: v(m), {
+        "lenet5: huge input_shape": lambda m: create_model("lenet5", input_shape=(10**6, 10**6, 1)),
+        "pyramid_outputs: model a string": lambda m: cnnkit_models.pyramid_outputs("resnet"),
+        "Detector.fit: channels-first images": lambda m: tiny_detector().fit(
+            np.zeros((2, 3, 32, 32), np.float32), DET_Y, epochs=1, verbose=0),
+        "Detector.fit: one target row for two images": lambda m: tiny_detector().fit(
+            np.zeros((2, 32, 32, 3), np.float32), {k: v[:1] for k, v in DET_Y.items()}, epochs=1, verbose=0),
+        "Detector.predict: no batch axis": lambda m: tiny_detector().predict(np.zeros((32, 32, 3), np.float32))}),
+    "transfer/experiments": (lambda m, v: v(m), {
+        "load_pretrained: input_shape below 32": lambda m: transfer.load_pretrained("mobilenet_v2", (8, 8, 3), None),
+        "load_pretrained: name a list": lambda m: transfer.load_pretrained(["mobilenet_v2"]),
+        "weights_file: input_shape an int": lambda m: transfer.weights_file("mobilenet_v2", 96),
+        "freeze: model a string": lambda m: transfer.freeze("model"),
+        "count_parameters: None": lambda m: transfer.count_parameters(None),
+        "compare: metric a list": lambda m: experiments.compare([repeats("a"), repeats("b")], metric=["acc"]),
+        "verdict: a number": lambda m: experiments.verdict(0.5, repeats("b")),
+        "repeat: verbose a string": lambda m: experiments.repeat(lambda seed: 0.5, verbose="yes")}),
 }
 
 CASES = [pytest.param(call, bad, id=f"{name}: {label}")
@@ -236,3 +286,5 @@ def test_bad_input_gets_a_clear_error(call, bad, model):
     assert "received" in text or "Received" in text, f"{type(error.value).__name__}: {text[:300]}"
     assert error.value.__class__.__module__ == "builtins" or "cnnkit" in error.value.__class__.__module__, (
         f"an error from inside a library: {type(error.value)!r}")
+    raised_at = Path(error.traceback[-1].path).resolve()  # the line that raised: cnnkit's, not a library's
+    assert CNNKIT_DIR in raised_at.parents, f"raised inside a library ({raised_at}): {text[:200]}"

@@ -40,7 +40,7 @@ def test_pyramid_outputs_are_found_by_name_and_sorted():
 def test_model_without_levels_says_how_to_get_them():
     inputs = keras.Input((8, 8, 1))
     model = keras.Model(inputs, keras.layers.Flatten()(inputs), name="flat")
-    with pytest.raises(ValueError, match=r"Model 'flat' has no pyramid levels"):
+    with pytest.raises(ValueError, match=r"model must mark pyramid levels.*received model 'flat' without any"):
         registry.pyramid_outputs(model)
 
 

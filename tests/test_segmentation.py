@@ -201,7 +201,7 @@ def test_evaluate_reads_the_argmax_of_the_model_outputs():
     assert "mean IoU" in str(result) and result.plot() is not None
     with pytest.raises(ValueError, match="class_names"):
         seg.evaluate(identity, logits, y_true, class_names=["bg"])
-    with pytest.raises(ValueError, match="matching size"):
+    with pytest.raises(ValueError, match="y must be masks \\(N, H, W\\) matching the images x"):
         seg.evaluate(identity, logits, y_true[:, :2])
 
 

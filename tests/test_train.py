@@ -287,7 +287,7 @@ def test_fit_refuses_fractional_and_out_of_range_labels_but_takes_whole_floats()
     with pytest.raises(ValueError, match=r"y must be integer class ids in \[0, 1\] \(whole numbers\); received .* "
                                          r"fractional values such as 0\.9"):
         train.fit(tiny_model(), x, np.arange(8) % 2 + 0.9, epochs=1, verbose=0)  # 0.9 -> 0 must not happen
-    with pytest.raises(ValueError, match=r"y must be integer class ids in \[0, 1\]; received values from 0 to 2\."):
+    with pytest.raises(ValueError, match=r"y must be integer class ids in \[0, 1\]; received values from 0 to 2 \(num_classes=2\)\."):
         train.fit(tiny_model(), x, np.arange(8) % 3, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"validation_data\[1\] must be integer class ids"):
         train.fit(tiny_model(), x, np.arange(8) % 2, validation_data=(x, np.full(8, 5)), epochs=1, verbose=0)

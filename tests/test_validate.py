@@ -200,7 +200,7 @@ def test_images_in_unit_range_says_to_divide_by_255():
 
 def test_class_ids():
     assert V.class_ids(np.array([[0, 2]], dtype=np.uint8), 3).dtype == np.int64
-    with pytest.raises(ValueError, match=r"labels must be integer class ids in \[0, 2\]; received values from 0 to 5\."):
+    with pytest.raises(ValueError, match=r"labels must be integer class ids in \[0, 2\]; received values from 0 to 5 \(num_classes=3\)\."):
         V.class_ids([0, 5], 3)
     with pytest.raises(TypeError, match=r"take the argmax over the class axis first"):
         V.class_ids(np.zeros((2, 3)), 3)

@@ -195,9 +195,16 @@ class Detector(keras.Model):
 
     def _check_data(self, x, y, x_name: str, y_name: str) -> None:
         V.model_inputs(x, x_name)
+        V.fits_model(x, self, x_name)
+        array = hasattr(x, "shape")
+        if array and not (isinstance(y, dict) and "boxes" in y and "classes" in y):
+            V.fail(y_name, "a dict {'boxes': (B, K, 4), 'classes': (B, K)} of padded targets", y, wrong_type=True)
         if isinstance(y, dict) and "boxes" in y and "classes" in y:
-            V.box_targets(ops.convert_to_numpy(y["boxes"]), ops.convert_to_numpy(y["classes"]), self.num_classes,
-                          y_name)
+            boxes, _ = V.box_targets(ops.convert_to_numpy(y["boxes"]), ops.convert_to_numpy(y["classes"]),
+                                     self.num_classes, y_name)
+            if array and (boxes.ndim != 3 or len(boxes) != len(x)):
+                raise ValueError(f"{y_name}['boxes'] must have shape (B, K, 4) with one row of targets per image of "
+                                 f"{x_name} ({len(x)}); received {V.describe(boxes)}.")
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Focal + box loss from padded ground truth ``y = {"boxes": (B, K, 4), "classes": (B, K)}``.
@@ -234,6 +241,7 @@ class Detector(keras.Model):
             score_threshold, iou_threshold, max_detections: override the model's defaults.
         """
         V.model_inputs(x, "x")
+        V.fits_model(x, self, "x")
         raw = super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
         return self.decode_predictions(raw, score_threshold, iou_threshold, max_detections)
 

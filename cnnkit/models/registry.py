@@ -157,11 +157,14 @@ def pyramid_outputs(model) -> dict:
 
     Raises ``ValueError`` if the model marks none.
     """
+    import keras
+
+    V.instance(model, "model", keras.Model, "a keras.Model (a backbone built with include_top=False)")
     levels = {layer.name: layer.output for layer in model.layers if is_pyramid_level(layer.name)}
     if not levels:
         raise ValueError(
-            f"Model {model.name!r} has no pyramid levels (layers named 'P2', 'P3', ...). "
-            "Build a registered backbone with include_top=False."
+            f"model must mark pyramid levels (layers named 'P2', 'P3', ...: build a registered backbone with "
+            f"include_top=False); received model {model.name!r} without any."
         )
     return {name: levels[name] for name in sorted(levels, key=pyramid_level)}
 
@@ -170,4 +173,5 @@ def pyramid_model(model):
     """A model from the backbone's input to its ``pyramid_outputs`` dict (shares the weights)."""
     import keras
 
-    return keras.Model(model.inputs, pyramid_outputs(model), name=f"{model.name}_pyramid")
+    outputs = pyramid_outputs(model)  # checks model first
+    return keras.Model(model.inputs, outputs, name=f"{model.name}_pyramid")
