@@ -763,6 +763,73 @@ def class_ids(labels, num_classes: int | None, name: str = "labels", whole_float
     return array
 
 
+def text(value, name: str, allow_none: bool = True) -> str | None:
+    """A string (a title, a label); ``None`` when ``allow_none``."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str):
+        fail(name, "a string", value, allow_none=allow_none, wrong_type=True)
+    return value
+
+
+def names(value, name: str, count: int | None = None, allow_none: bool = True) -> list | None:
+    """A list of names (strings, or ints used as names), ``count`` of them when given.
+
+    Example:
+        >>> names(("cat", "dog"), "class_names", count=2)
+        ['cat', 'dog']
+    """
+    if value is None and allow_none:
+        return None
+    expected = "a list of names (strings)" + (f", {count} of them" if count is not None else "")
+    items = (value,) if isinstance(value, str) and count == 1 else as_sequence(value)
+    if items is None or not all(isinstance(v, (str, int, np.integer)) and not isinstance(v, bool) for v in items):
+        fail(name, expected, value, allow_none=allow_none, wrong_type=items is None)
+    if count is not None and len(items) != count:
+        fail(name, expected, value, allow_none=allow_none)
+    return [str(v) for v in items]
+
+
+def numbers(value, name: str, length: int | None = None, min_length: int = 1) -> np.ndarray:
+    """A 1D sequence of finite real numbers (a curve, a bar per label), as float64.
+
+    Example:
+        >>> numbers([1, 2.5], "loss").tolist()
+        [1.0, 2.5]
+    """
+    if isinstance(value, (str, bytes)) or value is None or is_number(value) or isinstance(value, (dict, set)):
+        fail(name, "a sequence of numbers", value, wrong_type=True)
+    array = finite_array(value, name, np.float64, ndim=1)
+    if len(array) < min_length or (length is not None and len(array) != length):
+        wanted = f"{length} numbers" if length is not None else f"at least {min_length} number(s)"
+        raise ValueError(f"{name} must hold {wanted}; received {describe(array)}.")
+    return array
+
+
+def mapping(value, name: str, expected: str = "a non-empty dict") -> dict:
+    """A non-empty dict (named curves, values per label)."""
+    if not isinstance(value, dict):
+        fail(name, expected, value, wrong_type=True)
+    if not value:
+        fail(name, expected, value)
+    return value
+
+
+def figure_size(value, name: str = "figsize", dpi: float = 100.0) -> tuple[float, float]:
+    """A matplotlib ``(width, height)`` in inches: positive finite numbers whose pixels fit in memory.
+
+    Example:
+        >>> figure_size((4, 3))
+        (4.0, 3.0)
+    """
+    items = as_sequence(value)
+    if items is None or len(items) != 2 or not all(is_number(v) and math.isfinite(float(v)) and v > 0 for v in items):
+        fail(name, "(width, height) in inches, two positive numbers", value, wrong_type=items is None)
+    width, height = float(items[0]), float(items[1])
+    memory(width * height * dpi * dpi * 4, name, value, "the figure's pixels")
+    return width, height
+
+
 # ---------------------------------------------------------------- files
 
 

@@ -133,7 +133,7 @@ def test_builds_on_resnet_small():
         (lambda: Detector(create_model("resnet_small", include_top=False, input_shape=(None, None, 3)), 2),
          r"fixed input_shape"),
         (lambda: Detector(keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3)]), 2),
-         r"no pyramid levels"),
+         r"model must mark pyramid levels"),
         (lambda: Detector("resnet_small", 2), r"backbone must be a keras.Model"),
     ],
 )
@@ -146,7 +146,7 @@ def test_targets_must_be_a_dict():
     det = tiny_detector()
     det.compile(optimizer="adam")
     images, boxes, _ = _toy_scene(2)
-    with pytest.raises(ValueError, match=r"Detector targets must be a dict"):
+    with pytest.raises(ValueError, match=r"y must be a dict \{'boxes'"):
         det.fit(images, boxes, epochs=1, verbose=0)
 
 

@@ -275,7 +275,7 @@ def test_class_ids_accepts_whole_floats_only_when_asked_and_never_truncates():
         V.class_ids(np.array([0.0, 2.9]), 3, "y", whole_floats=True)
     with pytest.raises(ValueError, match=r"finite numbers only"):
         V.class_ids(np.array([0.0, np.nan]), 3, "y", whole_floats=True)
-    with pytest.raises(ValueError, match=r"received values from 0 to 3\."):
+    with pytest.raises(ValueError, match=r"received values from 0 to 3 \(num_classes=3\)\."):
         V.class_ids(np.array([0.0, 3.0]), 3, "y", whole_floats=True)
     with pytest.raises(TypeError, match=r"take the argmax"):
         V.class_ids(np.array([0.0, 2.0]), 3, "y")

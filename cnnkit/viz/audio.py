@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnkit import _validate as V
-from cnnkit.viz.core import grid_axes, new_axes
+from cnnkit.viz.core import floats, grid_axes, new_axes
 
 
 def show_waveform(wave, sample_rate: float, title: str | None = None, ax=None, figsize=(4.0, 1.8)):
@@ -23,7 +23,7 @@ def show_waveform(wave, sample_rate: float, title: str | None = None, ax=None, f
     Returns:
         The Figure.
     """
-    wave = np.asarray(wave, dtype=np.float32)
+    wave = floats(wave, "wave")
     if wave.ndim == 2 and wave.shape[1] == 1:
         wave = wave[:, 0]
     if wave.ndim != 1:
@@ -54,7 +54,7 @@ def show_spectrogram(spectrogram, sample_rate: float | None = None, frame_step: 
     Returns:
         The Figure.
     """
-    spec = np.asarray(spectrogram, dtype=np.float32)
+    spec = floats(spectrogram, "spectrogram")
     if spec.ndim == 3 and spec.shape[-1] == 1:
         spec = spec[..., 0]
     if spec.ndim != 2:
@@ -119,7 +119,7 @@ def show_filterbank(weights, sample_rate: float, title: str | None = "mel filter
         The Figure.
     """
     sample_rate = V.positive_float(sample_rate, "sample_rate")
-    weights = np.asarray(weights)
+    weights = floats(weights, "weights")
     if weights.ndim != 2:
         raise ValueError(f"Expected weights of shape (spectrogram_bins, mel_bins); received shape {weights.shape}.")
     fig, ax = new_axes(ax, figsize)

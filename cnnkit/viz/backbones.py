@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnkit import _validate as V
-from cnnkit.viz.core import grid_axes, new_axes, show_image
+from cnnkit.viz.core import floats, grid_axes, new_axes, show_image
 
 
 def show_pyramid(image, maps: dict, axes=None, panel_size: float = 1.8, reduce: str = "energy"):
@@ -35,14 +35,13 @@ def show_pyramid(image, maps: dict, axes=None, panel_size: float = 1.8, reduce: 
         >>> show_pyramid(image, levels);                      # doctest: +SKIP
     """
     V.choice(reduce, "reduce", ("energy", "max"))
-    if not maps:
-        raise ValueError("maps must be a non-empty {level: feature map} dict; received an empty one.")
+    V.mapping(maps, "maps", "a non-empty {level: feature map} dict")
     image = np.asarray(image)
     fig, flat = grid_axes(1 + len(maps), ncols=1 + len(maps), axes=axes, panel_size=panel_size)
     show_image(image, title=f"input {image.shape[0]}x{image.shape[1]}", ax=flat[0])
     height, width = image.shape[:2]
     for ax, (level, fmap) in zip(flat[1:], maps.items()):
-        fmap = np.asarray(fmap)
+        fmap = floats(fmap, f"maps[{level!r}]")
         if fmap.ndim == 4 and fmap.shape[0] == 1:
             fmap = fmap[0]
         if fmap.ndim != 3:
@@ -68,11 +67,13 @@ def plot_gradient_norms(norms: dict, ax=None, title: str | None = "gradient norm
     Returns:
         The Figure.
     """
-    if not norms:
-        raise ValueError("norms must be a non-empty {name: [norm per layer]} dict; received an empty one.")
+    V.mapping(norms, "norms", "a non-empty {name: [norm per layer]} dict")
+    lengths = {len(V.numbers(values, f"norms[{name!r}]")) for name, values in norms.items()}
+    if len(lengths) > 1:
+        raise ValueError(f"norms must give every model the same number of layers; received lengths {sorted(lengths)}.")
     fig, ax = new_axes(ax, figsize)
     for name, values in norms.items():
-        values = np.asarray(values, dtype=float)
+        values = V.numbers(values, f"norms[{name!r}]")
         if values.ndim != 1 or not len(values) or np.any(values <= 0):
             raise ValueError(f"norms[{name!r}] must be a 1D sequence of positive numbers; received {values!r}.")
         ax.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=3, label=name)

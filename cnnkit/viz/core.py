@@ -32,6 +32,7 @@ def new_axes(ax=None, figsize=(4.0, 3.0)):
     """Return ``(figure, ax)``: the given axes and its figure, or a new single-panel figure."""
     if ax is not None:
         return ax.figure, ax
+    figsize = V.figure_size(figsize, "figsize", DPI)
     fig, ax = plt.subplots(figsize=figsize, dpi=DPI, layout="constrained")
     return fig, ax
 
@@ -47,6 +48,7 @@ def grid_axes(n: int, ncols: int | None = None, axes=None, panel_size: float = 1
     """
     n = V.integer(n, "n", minimum=1, maximum=MAX_PANELS, reason="panels of one figure: each is a matplotlib Axes")
     ncols = V.positive_int(ncols, "ncols", allow_none=True)
+    panel_size, aspect = V.positive_float(panel_size, "panel_size"), V.positive_float(aspect, "aspect")
     if axes is not None:
         axes = list(np.ravel(axes))
         if len(axes) < n:
@@ -67,7 +69,7 @@ def grid_axes(n: int, ncols: int | None = None, axes=None, panel_size: float = 1
 # ---------------------------------------------------------------- images
 
 
-def as_displayable(image) -> tuple[np.ndarray, str | None]:
+def as_displayable(image, name: str = "image") -> tuple[np.ndarray, str | None]:
     """Squeeze a one-channel image to 2D (shown with a grey colormap); colour images must be in ``[0, 1]``.
 
     NaN and infinity are refused (matplotlib would leave those pixels blank).
@@ -77,16 +79,40 @@ def as_displayable(image) -> tuple[np.ndarray, str | None]:
     resize) are clipped. One-channel images and maps are drawn on their own range.
     """
     raw = np.asarray(image)
-    if raw.ndim not in (2, 3) or (raw.ndim == 3 and raw.shape[-1] not in (1, 3, 4)):
-        raise ValueError(f"Expected an image of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); received {raw.shape}.")
-    low, high = V.value_range(raw, "image")
+    if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_) or np.iscomplexobj(raw):
+        V.fail(name, "an image: an array of real numbers", image, wrong_type=True)
+    if raw.ndim not in (2, 3) or (raw.ndim == 3 and raw.shape[-1] not in (1, 3, 4)) or 0 in raw.shape:
+        raise ValueError(f"{name} must be an image of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); received "
+                         f"{V.describe(raw)}.")
+    low, high = V.value_range(raw, name)
     colour = raw.ndim == 3 and raw.shape[-1] in (3, 4)
     if colour and (high > 2 or (np.issubdtype(raw.dtype, np.integer) and high > 1)):
-        V.images_in_unit_range(raw, "image")  # raises the "divide it by 255" message
+        V.images_in_unit_range(raw, name)  # raises the "divide it by 255" message
     image = raw.astype(np.float32, copy=False)
     if colour:
         return np.clip(image, 0.0, 1.0), None
     return (image[..., 0] if image.ndim == 3 else image), "gray"
+
+
+def floats(value, name: str, dtype=np.float32) -> np.ndarray:
+    """A non-empty array of finite real numbers (a map, a kernel, a curve), for drawing."""
+    array = V.finite_array(value, name, dtype)
+    if array.size == 0 or array.ndim == 0:
+        raise ValueError(f"{name} must be a non-empty array; received {V.describe(array)}.")
+    return array
+
+
+def image_list(images, name: str = "images") -> list:
+    """A batch ``(N, H, W[, C])`` or a sequence of images, as a non-empty list (each image is checked where drawn)."""
+    if images is None or isinstance(images, (str, bytes, dict)) or V.is_number(images):
+        V.fail(name, "a batch (N, H, W[, C]) or a list of images", images, wrong_type=True)
+    if hasattr(images, "shape") and (np.ndim(images) < 3 or (np.ndim(images) == 3 and np.shape(images)[-1] in (3, 4))):
+        raise ValueError(f"{name} must be a batch (N, H, W[, C]) or a list of images; received {V.describe(images)}"
+                         f"{' (one colour image? add the batch axis: image[None])' if np.ndim(images) == 3 else ''}.")
+    items = list(images)
+    if not items:
+        V.fail(name, "a non-empty batch or list of images", images)
+    return items
 
 
 def show_image(image, title: str | None = None, ax=None, cmap: str | None = None, signed: bool = False,
@@ -96,8 +122,9 @@ def show_image(image, title: str | None = None, ax=None, cmap: str | None = None
     Returns:
         The Figure.
     """
-    fig, ax = new_axes(ax, figsize)
+    title, signed, colorbar = V.text(title, "title"), V.boolean(signed, "signed"), V.boolean(colorbar, "colorbar")
     data, default_cmap = as_displayable(image)
+    fig, ax = new_axes(ax, figsize)
     kwargs = {"cmap": cmap or default_cmap}
     if signed:
         limit = float(np.max(np.abs(data))) or 1.0
@@ -128,9 +155,10 @@ def show_images(images, titles=None, ncols: int | None = None, axes=None, cmap: 
     Returns:
         The Figure.
     """
-    images = list(images)
-    if titles is not None and len(titles) != len(images):
-        raise ValueError(f"titles must have one entry per image ({len(images)}); received {len(titles)}.")
+    images = image_list(images)
+    for i, image in enumerate(images):
+        as_displayable(image, f"images[{i}]")
+    titles = V.names(titles, "titles", count=len(images))
     fig, flat = grid_axes(len(images), ncols, axes, panel_size)
     for i, (ax, image) in enumerate(zip(flat, images)):
         show_image(image, titles[i] if titles is not None else None, ax=ax, cmap=cmap, signed=signed)
@@ -145,9 +173,10 @@ def show_kernel(kernel, title: str | None = None, ax=None, annotate: bool = True
     Returns:
         The Figure.
     """
-    kernel = np.asarray(kernel, dtype=np.float32)
-    if kernel.ndim != 2:
-        raise ValueError(f"Expected a 2D kernel (k_h, k_w); received shape {kernel.shape}.")
+    kernel = V.finite_array(kernel, "kernel", np.float32)
+    if kernel.ndim != 2 or kernel.size == 0:
+        raise ValueError(f"kernel must be a 2D kernel (k_h, k_w); received {V.describe(kernel)}.")
+    annotate = V.boolean(annotate, "annotate")
     fig = show_image(kernel, title=title, ax=ax, signed=True, figsize=figsize)
     ax = ax or fig.axes[0]
     if annotate and kernel.size <= 49:
@@ -168,10 +197,13 @@ def bar_chart(values: dict, title: str | None = None, ylabel: str | None = None,
     Returns:
         The Figure.
     """
-    if not values:
-        raise ValueError("values must be a non-empty {label: number} mapping; received an empty one.")
+    V.mapping(values, "values", "a non-empty {label: number} mapping")
+    heights = V.numbers(list(values.values()), "values")
+    log = V.boolean(log, "log")
+    if log and heights.min() <= 0:
+        raise ValueError(f"values must be positive for log=True; received values down to {heights.min():g}.")
     fig, ax = new_axes(ax, figsize)
-    labels, heights = list(values), [float(v) for v in values.values()]
+    labels, heights = list(values), [float(v) for v in heights]
     bars = ax.bar(labels, heights, color=color or plt.rcParams["axes.prop_cycle"].by_key()["color"][: len(labels)])
     if log:
         ax.set_yscale("log")
@@ -206,11 +238,15 @@ def line_plot(x, series: dict, title: str | None = None, xlabel: str | None = No
         The Figure.
     """
     legend = V.choice(legend, "legend", ("inside", "outside"))
-    distinct = V.boolean(distinct, "distinct")
+    distinct, logy = V.boolean(distinct, "distinct"), V.boolean(logy, "logy")
+    x = V.numbers(x, "x")
+    V.mapping(series, "series", "a non-empty {name: y_values} dict")
+    for name, ys in series.items():
+        ys = V.numbers(ys, f"series[{name!r}]", length=len(x))
+        if logy and ys.min() <= 0:
+            raise ValueError(f"series[{name!r}] must be positive for logy=True; received values down to {ys.min():g}.")
     fig, ax = new_axes(ax, figsize)
     for i, (name, ys) in enumerate(series.items()):
-        if len(ys) != len(x):
-            raise ValueError(f"Series {name!r} has {len(ys)} values but x has {len(x)}.")
         if distinct:
             style = DISTINCT_STYLES[i % len(DISTINCT_STYLES)]
             ax.plot(x, ys, marker=style[0], linestyle=style[1], markersize=7 - i % 3 * 1.5, markerfacecolor="none",

@@ -16,7 +16,8 @@ import numpy as np
 from matplotlib import patheffects
 from matplotlib.patches import Rectangle
 
-from cnnkit.viz.core import grid_axes, new_axes, show_image
+from cnnkit import _validate as V
+from cnnkit.viz.core import floats, grid_axes, image_list, new_axes, show_image
 
 # White dashes on a thin black outline: visible on light and on dark backgrounds.
 GT_STYLE = {"edgecolor": "white", "linestyle": (0, (3, 2)), "linewidth": 1.2,
@@ -27,24 +28,45 @@ def _class_color(k: int):
     return plt.get_cmap("tab10")(int(k) % 10)
 
 
-def _as_xyxy(boxes, box_format: str, image_shape) -> np.ndarray:
-    boxes = np.asarray(boxes, dtype=np.float32)
+def _as_xyxy(boxes, box_format: str, image_shape, name: str = "boxes") -> np.ndarray:
+    from cnnkit.detection.boxes import check_boxes, check_format, convert_format
+
+    check_format(box_format)
+    boxes = V.concrete_array(boxes, name, finite=False).astype(np.float32)
     boxes = boxes.reshape(0, 4) if boxes.size == 0 else boxes
     if boxes.ndim != 2 or boxes.shape[-1] != 4:
-        raise ValueError(f"boxes must have shape (N, 4); received shape {boxes.shape}.")
+        raise ValueError(f"{name} must have shape (N, 4); received shape {boxes.shape}.")
+    check_boxes(boxes, box_format, name)
     if box_format == "xyxy" or len(boxes) == 0:
-        from cnnkit.detection.boxes import check_boxes
-
-        return np.asarray(check_boxes(boxes, box_format))
-    from cnnkit.detection.boxes import convert_format
-
+        return boxes
     return np.asarray(convert_format(boxes, box_format, "xyxy", image_shape))
+
+
+def _ids_and_scores(n: int, classes, scores, class_names, names=("classes", "scores")):
+    """Class ids (-1 on padding) and scores, one per box, checked; class names covering every id."""
+    if classes is not None:
+        classes = V.integer_array(classes, names[0], "class ids (-1 on padding rows)").ravel()
+        if len(classes) != n:
+            raise ValueError(f"{names[0]} must have one entry per box ({n}); received {len(classes)}.")
+        if classes.size and classes.min() < -1:
+            raise ValueError(f"{names[0]} must be class ids >= 0 (-1 on padding); received values down to "
+                             f"{classes.min()}.")
+    if scores is not None:
+        scores = V.finite_array(scores, names[1], np.float64).ravel()
+        if len(scores) != n:
+            raise ValueError(f"{names[1]} must have one entry per box ({n}); received {len(scores)}.")
+    if class_names is not None:
+        class_names = V.names(class_names, "class_names")
+        if classes is not None and classes.size and classes.max() >= len(class_names):
+            raise ValueError(f"class_names must name every class id of {names[0]} (0 to {classes.max()}); received "
+                             f"{len(class_names)} names.")
+    return classes, scores, class_names
 
 
 def _show_background(image, ax, figsize):
     """Draw the image with pixel-edge coordinates (or an empty frame for an ``(H, W)`` shape)."""
-    if np.ndim(image) == 1 or (isinstance(image, tuple) and len(image) in (2, 3)):
-        height, width = image[:2]
+    if np.ndim(image) == 1 and len(image) in (2, 3) and all(V.is_int(v) and v >= 1 for v in image):
+        height, width = (int(v) for v in image[:2])
         fig, ax = new_axes(ax, figsize)
         ax.set_xlim(0, width)
         ax.set_ylim(height, 0)
@@ -87,17 +109,14 @@ def draw_boxes(image, boxes, classes=None, scores=None, class_names=None, ax=Non
     Example:
         >>> draw_boxes(scenes.images[0], scenes.boxes[0][:2], scenes.classes[0][:2], class_names=scenes.class_names);
     """
-    if not 0.0 < float(alpha) <= 1.0:
-        raise ValueError(f"alpha must be in (0, 1]; received {alpha!r}.")
-    if not float(linewidth) > 0.0:
-        raise ValueError(f"linewidth must be positive; received {linewidth!r}.")
+    alpha = V.number(alpha, "alpha", 0, 1, min_open=True)
+    linewidth, fontsize = V.positive_float(linewidth, "linewidth"), V.positive_float(fontsize, "fontsize")
+    ground_truth, labels, title = V.boolean(ground_truth, "ground_truth"), V.boolean(labels, "labels"), V.text(
+        title, "title")
     fig, ax, shape = _show_background(image, ax, figsize)
     xyxy = _as_xyxy(boxes, box_format, shape)
     n = len(xyxy)
-    for name, values in (("classes", classes), ("scores", scores)):
-        if values is not None and len(np.ravel(values)) != n:
-            raise ValueError(f"{name} must have one entry per box ({n}); received {len(np.ravel(values))}.")
-    classes = None if classes is None else np.ravel(classes).astype(int)
+    classes, scores, class_names = _ids_and_scores(n, classes, scores, class_names)
     for i, (x1, y1, x2, y2) in enumerate(xyxy):
         k = None if classes is None else classes[i]
         if k is not None and k < 0:  # padding row
@@ -141,7 +160,9 @@ def draw_keypoints(image, keypoints, ax=None, names=None, color="cyan", size: fl
         >>> fig = draw_boxes(photo, faces.boxes)
         >>> draw_keypoints(photo, faces.keypoints, ax=fig.axes[0]);
     """
-    points = np.asarray(keypoints, dtype=np.float32)
+    size, title = V.positive_float(size, "size"), V.text(title, "title")
+    names = V.names(names, "names")
+    points = floats(keypoints, "keypoints")
     if points.ndim == 2:
         points = points[None]
     if points.ndim != 3 or points.shape[-1] != 2:
@@ -179,6 +200,17 @@ def show_detections(image, prediction=None, ground_truth=None, class_names=None,
     Returns:
         The Figure.
     """
+    score_threshold = V.number(score_threshold, "score_threshold")
+    for name, item, keys in (("ground_truth", ground_truth, ("boxes", "classes")),
+                             ("prediction", prediction, ("boxes", "classes", "scores"))):
+        if item is None:
+            continue
+        if not isinstance(item, dict) or not all(k in item for k in keys):
+            V.fail(name, f"a dict with {', '.join(map(repr, keys))}", item, allow_none=True,
+                   wrong_type=not isinstance(item, dict))
+        boxes = _as_xyxy(item["boxes"], box_format, np.shape(image)[:2], f"{name}['boxes']")
+        _ids_and_scores(len(boxes), item["classes"], item.get("scores"), class_names,
+                        (f"{name}['classes']", f"{name}['scores']"))
     fig, ax, _ = _show_background(image, ax, figsize)
     if ground_truth is not None:
         draw_boxes(image, ground_truth["boxes"], ground_truth["classes"], ax=ax, box_format=box_format,
@@ -206,8 +238,11 @@ def show_detection_grid(images, predictions=None, ground_truth=None, class_names
     Returns:
         The Figure.
     """
-    images = list(images)
-    for name, items in (("predictions", predictions), ("ground_truth", ground_truth), ("titles", titles)):
+    images = image_list(images)
+    titles = V.names(titles, "titles", count=len(images))
+    for name, items in (("predictions", predictions), ("ground_truth", ground_truth)):
+        if items is not None and (isinstance(items, dict) or V.as_sequence(items) is None):
+            V.fail(name, "a list of per-image dicts", items, allow_none=True, wrong_type=True)
         if items is not None and len(items) != len(images):
             raise ValueError(f"{name} must have one entry per image ({len(images)}); received {len(items)}.")
     fig, flat = grid_axes(len(images), ncols, axes, panel_size)
@@ -235,12 +270,13 @@ def show_anchors(image, anchors: dict, cells=None, highlight=None, ax=None, titl
     Returns:
         The Figure.
     """
-    if not isinstance(anchors, dict) or not anchors:
-        raise ValueError("anchors must be a dict {'P3': (N, 4), ...} from AnchorGenerator(...)(image_shape); "
-                         f"received {type(anchors).__name__}.")
+    V.mapping(anchors, "anchors", "a dict {'P3': (N, 4), ...} from AnchorGenerator(...)(image_shape)")
+    for level in anchors:
+        if not (isinstance(level, str) and level[:1] == "P" and level[1:].isdigit()):
+            V.fail("anchors", "a dict keyed by pyramid level names like 'P3'", level)
     fig, ax, (height, width) = _show_background(image, ax, figsize)
     for i, (level, boxes) in enumerate(anchors.items()):
-        boxes = np.asarray(boxes, dtype=np.float32)
+        boxes = _as_xyxy(boxes, "xyxy", (height, width), f"anchors[{level!r}]")
         centers = (boxes[:, :2] + boxes[:, 2:]) / 2
         color = plt.get_cmap("tab10")(i + 1)
         unique = np.unique(np.round(centers, 3), axis=0)

@@ -11,7 +11,7 @@ import numpy as np
 
 from cnnkit import _validate as V
 from cnnkit.analysis import flatten_layers
-from cnnkit.viz.core import grid_axes, new_axes, show_image
+from cnnkit.viz.core import floats, grid_axes, new_axes, show_image
 
 
 def _first_kernel(source) -> tuple[np.ndarray, str]:
@@ -26,7 +26,7 @@ def _first_kernel(source) -> tuple[np.ndarray, str]:
         if not hasattr(source, "kernel"):
             raise ValueError(f"Layer {source.name!r} ({type(source).__name__}) has no kernel to show.")
         return keras.ops.convert_to_numpy(source.kernel), source.name
-    kernel = np.asarray(source, dtype=np.float32)
+    kernel = floats(source, "source")
     if kernel.ndim != 4:
         raise ValueError(f"Expected a model, a conv layer or a kernel (k_h, k_w, in, out); received shape {kernel.shape}.")
     return kernel, "kernel"
@@ -86,7 +86,7 @@ def show_feature_maps(maps, max_maps: int = 16, ncols: int = 8, axes=None, title
     Example:
         >>> show_feature_maps(analysis.feature_maps(model, image, "relu1"), max_maps=8);  # doctest: +SKIP
     """
-    maps = np.asarray(maps, dtype=np.float32)
+    maps = floats(maps, "maps")
     if maps.ndim != 3:
         raise ValueError(f"Expected one feature map (h, w, channels); received shape {maps.shape}.")
     n = min(maps.shape[-1], max_maps)
@@ -117,7 +117,7 @@ def show_grad_cam(image, heatmap, title: str | None = None, ax=None, alpha: floa
         >>> heat, cls = analysis.grad_cam(model, image)              # doctest: +SKIP
         >>> show_grad_cam(image, heat, title=f"class {cls}");
     """
-    heatmap = np.asarray(heatmap, dtype=np.float32)
+    heatmap = floats(heatmap, "heatmap")
     if heatmap.ndim != 2:
         raise ValueError(f"Expected a 2D heat map (h, w); received shape {heatmap.shape}.")
     fig, ax = new_axes(ax, figsize)

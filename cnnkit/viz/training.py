@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnkit.viz.core import grid_axes, new_axes, show_image
+from cnnkit import _validate as V
+from cnnkit.viz.core import as_displayable, grid_axes, image_list, new_axes, show_image
 
 CORRECT_COLOR = "tab:green"
 WRONG_COLOR = "tab:red"
@@ -24,10 +25,14 @@ def _history_dict(history) -> tuple[dict, int | None]:
     if hasattr(history, "history") and isinstance(history.history, dict):
         history = history.history
     if not isinstance(history, dict) or not history:
-        raise ValueError(
+        raise (V.ArgumentTypeError if not isinstance(history, dict) else ValueError)(
             "history must be a cnnkit TrainingHistory, a keras History or a non-empty "
-            f"{{metric: [values per epoch]}} dict; received {type(history).__name__}."
+            f"{{metric: [values per epoch]}} dict; received {type(history).__name__} {V.describe(history)}."
         )
+    for key, values in history.items():  # NaN is drawn (a diverged run is a result): only non-numbers are refused
+        array = np.asarray(values) if not isinstance(values, (str, bytes)) else np.asarray([values])
+        if array.ndim != 1 or not np.issubdtype(array.dtype, np.number):
+            V.fail(f"history[{key!r}]", "a list of numbers, one per epoch", values, wrong_type=True)
     return history, best
 
 
@@ -48,10 +53,16 @@ def plot_history(history, metrics=None, axes=None, panel_size=(3.6, 2.6)):
         >>> plot_history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]});   # doctest: +SKIP
     """
     values, best = _history_dict(history)
+    if metrics is not None:
+        metrics = V.names(metrics, "metrics")
+        if not metrics:
+            V.fail("metrics", "a non-empty list of metric names", metrics, allow_none=True)
     names = metrics or [k for k in values if not k.startswith("val_")] or list(values)
     missing = [m for m in names if m not in values and f"val_{m}" not in values]
     if missing:
-        raise ValueError(f"metrics {missing} are not in the history; it has {sorted(values)}.")
+        raise ValueError(f"metrics must be in the history ({sorted(values)}); received {missing}.")
+    panel_size = V.as_tuple(panel_size, "panel_size", 2, V.positive_float, axes="(width, height)",
+                            each="positive number")
     if axes is None:
         fig, flat = grid_axes(len(names), ncols=len(names), panel_size=panel_size[0],
                               aspect=panel_size[1] / panel_size[0])
@@ -89,13 +100,15 @@ def plot_confusion_matrix(confusion, class_names=None, normalize: bool = False, 
     Example:
         >>> plot_confusion_matrix([[5, 1], [0, 4]], ["cat", "dog"], normalize=True);   # doctest: +SKIP
     """
-    confusion = np.asarray(confusion)
-    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]:
+    confusion = V.finite_array(confusion, "confusion", np.float64)
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1] or confusion.size == 0:
         raise ValueError(f"confusion must be a square (classes, classes) matrix; received shape {confusion.shape}.")
+    V.integer_array(confusion, "confusion", "counts")
+    if confusion.min() < 0:
+        raise ValueError(f"confusion must hold counts (>= 0); received values down to {confusion.min():g}.")
+    normalize = V.boolean(normalize, "normalize")
     n = confusion.shape[0]
-    names = [str(i) for i in range(n)] if class_names is None else [str(c) for c in class_names]
-    if len(names) != n:
-        raise ValueError(f"class_names must have {n} entries; received {len(names)}.")
+    names = [str(i) for i in range(n)] if class_names is None else V.names(class_names, "class_names", count=n)
     shown = confusion.astype(float)
     if normalize:
         rows = shown.sum(axis=1, keepdims=True)
@@ -138,15 +151,24 @@ def show_predictions(images, y_true, y_pred, class_names=None, ncols: int | None
         >>> wrong = result.errors                                   # doctest: +SKIP
         >>> show_predictions(x_test[wrong], result.y_true[wrong], result.y_pred[wrong]);
     """
-    images = np.asarray(images)
-    y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
+    images = image_list(images)
+    max_images = V.positive_int(max_images, "max_images")
+    y_true = V.class_ids(V.numbers(y_true, "y_true") if not hasattr(y_true, "dtype") else y_true, None, "y_true",
+                         whole_floats=True).reshape(-1)
+    y_pred = V.class_ids(V.numbers(y_pred, "y_pred") if not hasattr(y_pred, "dtype") else y_pred, None, "y_pred",
+                         whole_floats=True).reshape(-1)
     if not len(images) == len(y_true) == len(y_pred):
         raise ValueError(f"images, y_true and y_pred must have the same length; received "
                          f"{len(images)}, {len(y_true)} and {len(y_pred)}.")
-    if len(images) == 0:
-        raise ValueError("images is empty: there is nothing to show.")
+    if class_names is not None:
+        class_names = V.names(class_names, "class_names")
+        top = int(max(y_true.max(), y_pred.max()))
+        if top >= len(class_names):
+            raise ValueError(f"class_names must name every class id (0 to {top}); received {len(class_names)} names.")
     n = min(len(images), max_images)
-    name = (lambda i: str(i)) if class_names is None else (lambda i: str(class_names[int(i)]))
+    for i, image in enumerate(images[:n]):
+        as_displayable(image, f"images[{i}]")
+    name = (lambda i: str(i)) if class_names is None else (lambda i: class_names[int(i)])
     fig, flat = grid_axes(n, ncols, axes, panel_size)
     for ax, image, truth, pred in zip(flat, images[:n], y_true[:n], y_pred[:n]):
         ok = truth == pred

@@ -17,7 +17,7 @@ import io
 import numpy as np
 
 from cnnkit import _validate as V
-from cnnkit.viz.core import grid_axes, new_axes, show_image
+from cnnkit.viz.core import floats, grid_axes, new_axes, show_image
 
 
 def _as_clips(clips) -> np.ndarray:
@@ -194,7 +194,7 @@ def show_temporal_filters(kernel, max_filters: int = 8, in_channel: int | None =
     Returns:
         The Figure.
     """
-    kernel = np.asarray(kernel, dtype=np.float32)
+    kernel = floats(kernel, "kernel")
     if kernel.ndim != 5:
         raise ValueError(f"Expected a Conv3D kernel (t, k_h, k_w, C_in, C_out); received shape {kernel.shape}.")
     in_channel = V.integer(in_channel, "in_channel", 0, kernel.shape[3] - 1, allow_none=True)
@@ -239,7 +239,7 @@ def plot_temporal_saliency(saliency, ax=None, title: str | None = None, window=N
     Returns:
         The Figure.
     """
-    saliency = np.asarray(saliency, dtype=np.float64)
+    saliency = floats(saliency, "saliency", np.float64)
     if saliency.ndim == 1:
         saliency = saliency[None]
     if saliency.ndim != 2:
