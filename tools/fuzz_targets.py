@@ -492,7 +492,7 @@ T(VIZ, "viz.show_filters", lambda F: {"source": kernel(F)}, {"source": "array", 
   extra={"source": {"a dense model": Lazy(lambda F: __import__("keras").Sequential(
       [__import__("keras").Input((3,)), __import__("keras").layers.Dense(2)]))}})
 T(VIZ, "viz.show_feature_maps", lambda F: {"maps": rng().random((4, 4, 3))},
-  {"maps": "array", "max_maps": "posint", "ncols": "posint"})
+  {"maps": "array", "max_maps": "posint", "ncols": "posint"}, skip={"ncols": {"none": "None: chosen from the count"}})
 T(VIZ, "viz.show_grad_cam", lambda F: {"image": im3(F), "heatmap": rng().random((4, 4))},
   {"image": "image", "heatmap": "array", "alpha": "fraction"})
 T(VIZ, "viz.show_predictions", lambda F: {"images": X(F), "y_true": Y(F), "y_pred": Y(F)[::-1].copy(),
@@ -509,7 +509,7 @@ T(VIZ, "viz.plot_history", lambda F: {"history": {"loss": [1.0, 0.5], "val_loss"
   extra={"history": {"strings": {"loss": ["a", "b"]}, "nested": {"loss": [[1.0], [2.0]]}},
          "metrics": {"unknown": ["accuracy"], "int": 3}})
 T(VIZ, "viz.bar_chart", lambda F: {"values": {"a": 1.0, "b": 2.0}}, {"values": "dictionary", "log": "flag"},
-  extra={"values": {"nan": {"a": float("nan")}, "strings": {"a": "x"}, "negative with log": {"a": -1.0}}})
+  extra={"values": {"nan": {"a": float("nan")}, "strings": {"a": "x"}}})  # negative bars are fine without log
 T(VIZ, "viz.line_plot", lambda F: {"x": [1, 2, 3], "series": {"a": [1.0, 2.0, 3.0]}},
   {"x": "array", "series": "dictionary", "legend": "name", "logy": "flag"},
   extra={"series": {"too short": {"a": [1.0, 2.0]}, "strings": {"a": ["x", "y", "z"]}}})
@@ -529,6 +529,7 @@ T(VIZ, "viz.draw_keypoints", lambda F: {"image": im3(F), "keypoints": np.array([
   extra={"keypoints": {"wrong last axis": np.ones((2, 3))}})
 T(VIZ, "viz.show_detections", lambda F: {"image": im3(F), "prediction": preds(F)[0], "ground_truth": truth(F)[0]},
   {"image": "image", "prediction": "custom", "ground_truth": "custom", "score_threshold": "fraction"},
+  skip={"score_threshold": {"negative": "scores may be logits", "above 1": "scores may be logits"}},
   extra={"prediction": {"nan score": Lazy(lambda F: {**preds(F)[0], "scores": _nan(SCORES)}),
                         "inverted box": Lazy(lambda F: {**preds(F)[0], "boxes": BOXES[:, [2, 3, 0, 1]]}),
                         "count mismatch": Lazy(lambda F: {**preds(F)[0], "scores": SCORES[:1]}),
@@ -536,7 +537,9 @@ T(VIZ, "viz.show_detections", lambda F: {"image": im3(F), "prediction": preds(F)
          "ground_truth": {"nan box": Lazy(lambda F: {**truth(F)[0], "boxes": _nan(BOXES[:2])}), "string": "boxes"}})
 T(VIZ, "viz.show_detection_grid", lambda F: {"images": X(F)[:2], "predictions": preds(F)},
   {"images": "images", "predictions": "detections", "ncols": "posint", "score_threshold": "fraction"},
-  skip={"images": {"no channel axis": "(N, H, W) grey images"}, "predictions": {"none": "None: images only"}})
+  skip={"images": {"no channel axis": "(N, H, W) grey images"}, "predictions": {"none": "None: images only"},
+        "ncols": {"none": "None: chosen from the count"},
+        "score_threshold": {"negative": "scores may be logits", "above 1": "scores may be logits"}})
 T(VIZ, "viz.class_colors", lambda F: {"num_classes": 3}, {"num_classes": "size"})
 T(VIZ, "viz.colorize_mask", lambda F: {"mask": M(F)[0], "num_classes": 3}, {"mask": "masks", "num_classes": "posint"},
   skip={"mask": {"too few": "a mask of any size", "wrong size": "a mask of any size"}})
@@ -553,11 +556,12 @@ T(VIZ, "viz.plot_class_iou", lambda F: {"iou": np.array([0.5, 0.7, 0.2]), "class
   extra={"iou": {"above 1": np.array([1.5, 0.2, 0.1])}}, skip={"iou": {"nan": "NaN: a class absent from the data"}})
 T(VIZ, "viz.show_filmstrip", lambda F: {"clips": CLIPS(F)[:2]}, {"clips": "clips", "frame_step": "posint",
                                                                  "max_frames": "posint"},
-  skip={"max_frames": {"none": "None: every frame"}})
+  skip={"max_frames": {"none": "None: every frame"}, "clips": {"no batch axis": "one clip (T, H, W, C) is documented"}})
 T(VIZ, "viz.show_space_time", lambda F: {"clip": CLIPS(F)[0]}, {"clip": "image", "axis": "name"})
 T(VIZ, "viz.space_time_slice", lambda F: {"clip": CLIPS(F)[0]}, {"clip": "image", "axis": "name"})
 T(VIZ, "viz.clip_to_gif", lambda F: {"clips": CLIPS(F)[:2]}, {"clips": "clips", "fps": "positive", "scale": "size",
-                                                              "gap": "nonneg"})
+                                                              "gap": "nonneg"},
+  skip={"clips": {"no batch axis": "one clip (T, H, W, C) is documented"}})
 T(VIZ, "viz.plot_temporal_saliency", lambda F: {"saliency": np.array([0.1, 0.5, 0.2, 0.0])},
   {"saliency": "array"})
 T(VIZ, "viz.show_temporal_filters", lambda F: {"kernel": rng().random((3, 3, 3, 1, 2))},

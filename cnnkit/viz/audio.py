@@ -54,6 +54,9 @@ def show_spectrogram(spectrogram, sample_rate: float | None = None, frame_step: 
     Returns:
         The Figure.
     """
+    sample_rate = V.positive_float(sample_rate, "sample_rate", allow_none=True)
+    frame_step = V.positive_int(frame_step, "frame_step", allow_none=True)
+    title, colorbar = V.text(title, "title"), V.boolean(colorbar, "colorbar")
     spec = floats(spectrogram, "spectrogram")
     if spec.ndim == 3 and spec.shape[-1] == 1:
         spec = spec[..., 0]

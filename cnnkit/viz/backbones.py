@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnkit import _validate as V
-from cnnkit.viz.core import floats, grid_axes, new_axes, show_image
+from cnnkit.viz.core import as_displayable, floats, grid_axes, new_axes, show_image
 
 
 def show_pyramid(image, maps: dict, axes=None, panel_size: float = 1.8, reduce: str = "energy"):
@@ -36,6 +36,7 @@ def show_pyramid(image, maps: dict, axes=None, panel_size: float = 1.8, reduce: 
     """
     V.choice(reduce, "reduce", ("energy", "max"))
     V.mapping(maps, "maps", "a non-empty {level: feature map} dict")
+    as_displayable(image)
     image = np.asarray(image)
     fig, flat = grid_axes(1 + len(maps), ncols=1 + len(maps), axes=axes, panel_size=panel_size)
     show_image(image, title=f"input {image.shape[0]}x{image.shape[1]}", ax=flat[0])
@@ -99,12 +100,21 @@ def plot_tradeoff(rows, x: str = "macs", y: str = "accuracy", label: str = "mode
     Returns:
         The Figure.
     """
-    rows = list(rows)
-    if not rows:
-        raise ValueError("rows must be a non-empty list of dicts; received an empty one.")
-    missing = [key for key in (x, y, label) if key not in rows[0]]
-    if missing:
-        raise ValueError(f"rows must have keys {missing}; the first row has {sorted(rows[0])}.")
+    x, y, label = (V.text(v, n, allow_none=False) for v, n in ((x, "x"), (y, "y"), (label, "label")))
+    logx = V.boolean(logx, "logx")
+    items = None if isinstance(rows, dict) else V.as_sequence(rows)
+    if not items or not all(isinstance(r, dict) for r in items):
+        V.fail("rows", "a non-empty list of dicts, one per model", rows, wrong_type=not items)
+    rows = list(items)
+    for i, row in enumerate(rows):
+        missing = [key for key in (x, y, label) if key not in row]
+        if missing:
+            raise ValueError(f"rows must all have the keys {x!r}, {y!r} and {label!r} (x, y, label); received row "
+                             f"{i} without {missing}.")
+    V.numbers([r[y] for r in rows], f"rows' {y!r}")
+    xs = V.numbers([r[x] for r in rows], f"rows' {x!r}")
+    if logx and xs.min() <= 0:
+        raise ValueError(f"rows' {x!r} must be positive for logx=True; received values down to {xs.min():g}.")
     fig, ax = new_axes(ax, figsize)
     xs = [float(r[x]) for r in rows]
     ys = [float(r[y]) for r in rows]

@@ -47,14 +47,14 @@ def _ids_and_scores(n: int, classes, scores, class_names, names=("classes", "sco
     if classes is not None:
         classes = V.integer_array(classes, names[0], "class ids (-1 on padding rows)").ravel()
         if len(classes) != n:
-            raise ValueError(f"{names[0]} must have one entry per box ({n}); received {len(classes)}.")
+            raise ValueError(f"{names[0]} must have one entry per box of boxes ({n}); received {len(classes)}.")
         if classes.size and classes.min() < -1:
             raise ValueError(f"{names[0]} must be class ids >= 0 (-1 on padding); received values down to "
                              f"{classes.min()}.")
     if scores is not None:
         scores = V.finite_array(scores, names[1], np.float64).ravel()
         if len(scores) != n:
-            raise ValueError(f"{names[1]} must have one entry per box ({n}); received {len(scores)}.")
+            raise ValueError(f"{names[1]} must have one entry per box of boxes ({n}); received {len(scores)}.")
     if class_names is not None:
         class_names = V.names(class_names, "class_names")
         if classes is not None and classes.size and classes.max() >= len(class_names):

@@ -20,15 +20,18 @@ def _first_kernel(source) -> tuple[np.ndarray, str]:
         convs = [layer for layer in flatten_layers(source, include_self=False)
                  if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)) and layer.built]
         if not convs:
-            raise ValueError(f"Model {source.name!r} has no built Conv2D layer whose filters could be shown.")
+            raise ValueError(f"source must be a model with a built Conv2D layer, a conv layer or a kernel; received "
+                             f"model {source.name!r} without one.")
         source = convs[0]
     if isinstance(source, keras.layers.Layer):
         if not hasattr(source, "kernel"):
-            raise ValueError(f"Layer {source.name!r} ({type(source).__name__}) has no kernel to show.")
+            raise ValueError(f"source must be a layer with a kernel; received layer {source.name!r} "
+                             f"({type(source).__name__}) without one.")
         return keras.ops.convert_to_numpy(source.kernel), source.name
     kernel = floats(source, "source")
     if kernel.ndim != 4:
-        raise ValueError(f"Expected a model, a conv layer or a kernel (k_h, k_w, in, out); received shape {kernel.shape}.")
+        raise ValueError(f"source must be a model, a conv layer or a kernel (k_h, k_w, in, out); received "
+                         f"{V.describe(kernel)}.")
     return kernel, "kernel"
 
 
@@ -51,6 +54,7 @@ def show_filters(source, max_filters: int = 32, ncols: int = 8, axes=None, panel
     Example:
         >>> show_filters(model, max_filters=16);     # doctest: +SKIP
     """
+    max_filters = V.positive_int(max_filters, "max_filters")
     kernel, name = _first_kernel(source)
     n = min(kernel.shape[-1], max_filters)
     fig, flat = grid_axes(n, ncols, axes, panel_size)
@@ -86,9 +90,10 @@ def show_feature_maps(maps, max_maps: int = 16, ncols: int = 8, axes=None, title
     Example:
         >>> show_feature_maps(analysis.feature_maps(model, image, "relu1"), max_maps=8);  # doctest: +SKIP
     """
+    max_maps = V.positive_int(max_maps, "max_maps")
     maps = floats(maps, "maps")
     if maps.ndim != 3:
-        raise ValueError(f"Expected one feature map (h, w, channels); received shape {maps.shape}.")
+        raise ValueError(f"maps must be one feature map (h, w, channels); received {V.describe(maps)}.")
     n = min(maps.shape[-1], max_maps)
     fig, flat = grid_axes(n, ncols, axes, panel_size)
     for i, ax in enumerate(flat):
@@ -117,9 +122,10 @@ def show_grad_cam(image, heatmap, title: str | None = None, ax=None, alpha: floa
         >>> heat, cls = analysis.grad_cam(model, image)              # doctest: +SKIP
         >>> show_grad_cam(image, heat, title=f"class {cls}");
     """
+    alpha = V.fraction(alpha, "alpha")
     heatmap = floats(heatmap, "heatmap")
     if heatmap.ndim != 2:
-        raise ValueError(f"Expected a 2D heat map (h, w); received shape {heatmap.shape}.")
+        raise ValueError(f"heatmap must be a 2D heat map (h, w); received {V.describe(heatmap)}.")
     fig, ax = new_axes(ax, figsize)
     show_image(image, title=title, ax=ax)
     height, width = np.asarray(image).shape[:2]
@@ -192,7 +198,7 @@ def show_patches(image, patch_size: int, title: str | None = None, axes=None, ma
     max_patches = V.positive_int(max_patches, "max_patches")
     h, w = image.shape[:2]
     if h % patch_size or w % patch_size:
-        raise ValueError(f"The image size {(h, w)} must be a multiple of patch_size ({patch_size}).")
+        raise ValueError(f"patch_size must divide the image's height and width {(h, w)}; received {patch_size}.")
     if image.ndim == 2:
         image = image[..., None]
     fig, (left, right) = grid_axes(2, ncols=2, axes=axes, panel_size=2.4, aspect=1.0)

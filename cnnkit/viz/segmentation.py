@@ -25,20 +25,18 @@ def class_colors(num_classes: int) -> np.ndarray:
         [0.0, 0.0, 0.0]
     """
     num_classes = V.num_classes(num_classes)
+    V.memory(num_classes * 100.0, "num_classes", num_classes, "one colour per class")  # a Python list of tuples
     palette = _PALETTE if num_classes <= 11 else plt.get_cmap("tab20").colors
     colors = [(0.0, 0.0, 0.0)] + [palette[i % len(palette)] for i in range(num_classes - 1)]
     return np.asarray(colors, dtype=np.float32)
 
 
 def _check_mask(mask, num_classes: int, what: str = "mask") -> np.ndarray:
+    num_classes = V.num_classes(num_classes)
     mask = np.asarray(mask)
     if mask.ndim != 2 or not np.issubdtype(mask.dtype, np.integer):
-        raise ValueError(f"{what} must be an integer (H, W) array of class ids; received shape {mask.shape}, "
-                         f"dtype {mask.dtype}.")
-    if mask.size and (mask.min() < 0 or mask.max() >= num_classes):
-        raise ValueError(f"{what} holds class ids from {mask.min()} to {mask.max()}; expected ids in "
-                         f"[0, {num_classes - 1}] for {num_classes} classes.")
-    return mask
+        raise ValueError(f"{what} must be an integer (H, W) array of class ids; received {V.describe(mask)}.")
+    return V.class_ids(mask, num_classes, what)
 
 
 def colorize_mask(mask, num_classes: int) -> np.ndarray:
@@ -68,18 +66,32 @@ def overlay_mask(image, mask, num_classes: int, alpha: float = 0.55) -> np.ndarr
     rgb = np.repeat(data[..., None], 3, axis=-1) if data.ndim == 2 else data[..., :3]
     mask = _check_mask(mask, num_classes)
     if mask.shape != rgb.shape[:2]:
-        raise ValueError(f"mask {mask.shape} and image {rgb.shape[:2]} must have the same height and width.")
+        raise ValueError(f"mask must have the image's height and width {rgb.shape[:2]}; received mask of shape "
+                         f"{mask.shape}.")
     tint = class_colors(num_classes)[mask]
     weight = np.where(mask[..., None] > 0, float(alpha), 0.0)
     return np.clip(rgb * (1 - weight) + tint * weight, 0, 1).astype(np.float32)
 
 
+def _ious(values, name: str) -> np.ndarray:
+    """Per-class IoUs: real numbers in [0, 1], NaN allowed (a class absent from the data has none)."""
+    array = np.asarray(values)
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_) or np.iscomplexobj(array):
+        V.fail(name, "an array of per-class IoUs in [0, 1]", values, wrong_type=True)
+    array = array.astype(np.float64)
+    if array.ndim != 1 or not array.size:
+        raise ValueError(f"{name} must be one-dimensional (classes,) and non-empty; received {V.describe(array)}.")
+    seen = array[~np.isnan(array)]
+    if seen.size and (seen.min() < 0 or seen.max() > 1):
+        raise ValueError(f"{name} must hold IoUs in [0, 1] (NaN for an absent class); received values from "
+                         f"{seen.min():g} to {seen.max():g}.")
+    return array
+
+
 def _names(class_names, num_classes):
     if class_names is None:
         return [str(i) for i in range(num_classes)]
-    names = [str(n) for n in class_names]
-    if len(names) != num_classes:
-        raise ValueError(f"class_names must have {num_classes} entries; received {len(names)}.")
+    names = V.names(class_names, "class_names", count=num_classes)
     return names
 
 
@@ -107,7 +119,16 @@ def show_mask(image, mask, class_names=None, num_classes: int | None = None, ax=
         The Figure.
     """
     mask = np.asarray(mask)
-    n = len(class_names) if class_names is not None else (num_classes or int(mask.max()) + 1)
+    num_classes = V.num_classes(num_classes) if num_classes is not None else None
+    alpha, title, legend = V.fraction(alpha, "alpha"), V.text(title, "title"), V.boolean(legend, "legend")
+    if class_names is not None:
+        n = len(V.names(class_names, "class_names"))
+    elif num_classes is not None:
+        n = num_classes
+    else:  # from the mask itself (its ids are checked when it is drawn)
+        if mask.ndim != 2 or not np.issubdtype(mask.dtype, np.integer) or not mask.size:
+            _check_mask(mask, 1)
+        n = max(int(mask.max()) + 1, 1)
     names = _names(class_names, n)
     fig, ax = new_axes(ax, figsize)
     ax.imshow(overlay_mask(image, mask, n, alpha), interpolation="nearest")
@@ -143,6 +164,9 @@ def show_segmentation(images, masks, predictions=None, class_names=None, num_cla
         The Figure.
     """
     images, masks = np.asarray(images), np.asarray(masks)
+    num_classes = V.num_classes(num_classes) if num_classes is not None else None
+    max_images = V.positive_int(max_images, "max_images")
+    alpha, errors = V.fraction(alpha, "alpha"), V.boolean(errors, "errors")
     if images.ndim != 4 or masks.shape != images.shape[:3]:
         raise ValueError(f"Expected images (N, H, W, C) and masks (N, H, W) of matching size; received "
                          f"{images.shape} and {masks.shape}.")
@@ -194,7 +218,7 @@ def plot_class_iou(iou, class_names=None, ax=None, title: str | None = "IoU per 
         >>> plot_class_iou({"with skips": [0.99, 0.8], "without": [0.98, 0.5]}, ["background", "circle"]);
     """
     series = dict(iou) if isinstance(iou, dict) else {"": iou}
-    series = {k: np.asarray(v, dtype=np.float64) for k, v in series.items()}
+    series = {k: _ious(v, f"iou[{k!r}]" if k else "iou") for k, v in series.items()}
     if not series:
         raise ValueError("iou must be an array of per-class IoUs or a non-empty {name: array} dict; received an empty dict.")
     lengths = {v.shape for v in series.values()}

@@ -164,7 +164,8 @@ def show_predictions(images, y_true, y_pred, class_names=None, ncols: int | None
         class_names = V.names(class_names, "class_names")
         top = int(max(y_true.max(), y_pred.max()))
         if top >= len(class_names):
-            raise ValueError(f"class_names must name every class id (0 to {top}); received {len(class_names)} names.")
+            raise ValueError(f"class_names must name every class id of y_true and y_pred (0 to {top}); received "
+                             f"{len(class_names)} names.")
     n = min(len(images), max_images)
     for i, image in enumerate(images[:n]):
         as_displayable(image, f"images[{i}]")

@@ -22,7 +22,14 @@ from cnnkit.viz.core import floats, grid_axes, new_axes, show_image
 
 def _as_clips(clips) -> np.ndarray:
     """Accept one clip ``(T, H, W, C)`` or a batch ``(N, T, H, W, C)``; return the batch, float32."""
-    clips = np.asarray(clips, dtype=np.float32)
+    raw = np.asarray(clips)
+    if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_) or np.iscomplexobj(raw):
+        V.fail("clips", "a clip (T, H, W, C) or a batch of clips (N, T, H, W, C) of real numbers", clips,
+               wrong_type=True)
+    if 0 in raw.shape:
+        raise ValueError(f"clips must hold at least one frame; received {V.describe(raw)}.")
+    V.model_inputs(raw if raw.ndim != 4 else raw[None], "clips")  # NaN and 0-255 clips refused
+    clips = raw.astype(np.float32, copy=False)
     if clips.ndim == 4:
         clips = clips[None]
     if clips.ndim != 5 or clips.shape[-1] not in (1, 3):
@@ -56,6 +63,8 @@ def show_filmstrip(clips, row_titles=None, frame_step: int = 1, max_frames: int 
     """
     clips = _as_clips(clips)
     frame_step = V.positive_int(frame_step, "frame_step")
+    max_frames = V.positive_int(max_frames, "max_frames", allow_none=True)
+    row_titles = V.names(row_titles, "row_titles", count=len(clips))
     times = list(range(0, clips.shape[1], frame_step))[:max_frames]
     if row_titles is not None and len(row_titles) != len(clips):
         raise ValueError(f"row_titles must have one entry per clip ({len(clips)}); received {len(row_titles)}.")
@@ -125,8 +134,10 @@ def clip_to_gif(clips, fps: float = 4.0, scale: int = 3, gap: int = 2, path=None
     from PIL import Image
 
     clips = _as_clips(clips)
-    scale, fps = V.positive_int(scale, "scale"), V.positive_float(fps, "fps")
+    scale, fps, gap = V.positive_int(scale, "scale"), V.positive_float(fps, "fps"), V.non_negative_int(gap, "gap")
     n, frames, height, width, channels = clips.shape
+    V.memory(4.0 * frames * height * scale * (n * width + (n - 1) * gap) * scale * channels * 2, "scale", scale,
+             "the GIF's frames")
     pixels = np.clip(clips, 0.0, 1.0)
     canvas = np.full((frames, height, n * width + (n - 1) * gap, channels), 0.5, dtype=np.float32)
     for i in range(n):
@@ -194,6 +205,7 @@ def show_temporal_filters(kernel, max_filters: int = 8, in_channel: int | None =
     Returns:
         The Figure.
     """
+    max_filters = V.positive_int(max_filters, "max_filters")
     kernel = floats(kernel, "kernel")
     if kernel.ndim != 5:
         raise ValueError(f"Expected a Conv3D kernel (t, k_h, k_w, C_in, C_out); received shape {kernel.shape}.")
