@@ -518,8 +518,12 @@ def image_channels(value, name: str = "channels") -> int:
 
 
 def image_size(value, name: str = "image_size") -> tuple[int, int] | None:
-    """``None`` (keep the native size), an int (square) or a ``(height, width)`` pair."""
-    return None if value is None else pair(value, name)
+    """``None`` (keep the native size), an int (square) or a ``(height, width)`` pair; one RGB float32 image must fit."""
+    if value is None:
+        return None
+    size = pair(value, name)
+    memory(12.0 * size[0] * size[1], name, value, "one float32 RGB image")
+    return size
 
 
 # ---------------------------------------------------------------- arrays
@@ -914,3 +918,16 @@ def memory(nbytes: float, name: str, value, what: str, limit: float = MAX_BYTES)
     if nbytes > limit:
         raise ValueError(f"{name} must be small enough for {what} to fit in {limit / 1e9:g} GB; received "
                          f"{describe(value)}, which would need about {nbytes / 1e9:.3g} GB.")
+
+
+def memory_of(nbytes: float, sizes: dict, what: str, limit: float = MAX_BYTES) -> None:
+    """:func:`memory` for an allocation set by several arguments: the message names each with its value.
+
+    Example:
+        >>> memory_of(10**6, {"num_samples": 100, "image_size": 32}, "the images")
+    """
+    if nbytes > limit:
+        names = " and ".join(sizes)
+        received = ", ".join(f"{k}={v!r}" for k, v in sizes.items())
+        raise ValueError(f"{names} must be small enough for {what} to fit in {limit / 1e9:g} GB; received {received}, "
+                         f"which would need about {nbytes / 1e9:.3g} GB.")

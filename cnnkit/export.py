@@ -89,12 +89,29 @@ def _require_backend(backends: tuple[str, ...], what: str) -> None:
 
 def file_size(path) -> int:
     """Size in bytes of a file, or of every file inside a folder (a SavedModel is a folder)."""
-    path = Path(path)
+    path = _path(path, "path")
     if path.is_dir():
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
     if not path.exists():
-        raise ValueError(f"Expected an existing file or folder; received {str(path)!r}, which does not exist.")
+        raise ValueError(f"path must be an existing file or folder; received {str(path)!r}, which does not exist.")
     return path.stat().st_size
+
+
+def _path(value, name: str) -> Path:
+    if not isinstance(value, (str, os.PathLike)):
+        V.fail(name, "a path (a string or a pathlib.Path)", value, wrong_type=True)
+    return Path(value)
+
+
+def _inputs(x, name: str = "x") -> np.ndarray:
+    """A batch of real numbers for a runner: no NaN, no 0-255 images, at least one sample (float32)."""
+    V.model_inputs(x, name)
+    raw = np.asarray(x)
+    if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_) or np.iscomplexobj(raw) or raw.ndim == 0:
+        V.fail(name, "a batch of real numbers (batch, ...)", x, wrong_type=True)
+    if len(raw) == 0:
+        raise ValueError(f"{name} must hold at least one sample; received {V.describe(raw)}.")
+    return raw.astype(np.float32, copy=False)
 
 
 def _as_batch(x, expected_shape, name: str) -> np.ndarray:
@@ -131,9 +148,10 @@ def save_keras(model, path) -> Path:
     """
     import secrets
 
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise ValueError(f"path must end with '.keras'; received {str(path)!r}.")
+    import keras
+
+    V.instance(model, "model", keras.Model, "a keras.Model")
+    path = V.output_file(path, "path", ".keras", overwrite=True)  # suffix, not a folder, a writable place
     path.parent.mkdir(parents=True, exist_ok=True)
     # A fresh hidden name next to the target (same file system, so os.replace is atomic); Keras creates
     # it with the usual permissions, which mkstemp's 0600 would not give.
@@ -176,8 +194,9 @@ def load_keras(path):
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"path must be an existing .keras file; received {str(path)!r}, which does not exist.")
-    corrupt = (f"{str(path)!r} is not a readable .keras file (a zip archive holding config.json and the weights): "
-               f"it is corrupt or truncated (an interrupted save or download?) or in another format")
+    corrupt = (f"path must be a readable .keras file (a zip archive holding config.json and the weights); received "
+               f"{str(path)!r}, which is not a readable .keras file: it is corrupt or truncated (an interrupted save "
+               f"or download?) or in another format")
     try:
         with zipfile.ZipFile(path) as archive:
             if "config.json" not in archive.namelist() or archive.testzip() is not None:
@@ -306,10 +325,14 @@ def export_litert(model, path, quantization: str = "none", representative_data=N
     Example:
         >>> export_litert(model, "m_int8.tflite", "int8", representative_data=x_train[:200])  # doctest: +SKIP
     """
+    import keras
+
+    V.instance(model, "model", keras.Model, "a keras.Model")
+    path = V.output_file(path, "path", ".tflite", overwrite=True)
+    if representative_data is not None:
+        representative_data = _inputs(representative_data, "representative_data")
+        V.fits_model(representative_data, model, "representative_data")
     tf = _tensorflow("Converting to LiteRT")
-    path = Path(path)
-    if path.suffix != ".tflite":
-        raise ValueError(f"path must end with '.tflite'; received {str(path)!r}.")
     V.choice(quantization, "quantization", QUANTIZATIONS)
     calibration_samples = V.positive_int(calibration_samples, "calibration_samples")
     int8_io = V.boolean(int8_io, "int8_io")
@@ -348,12 +371,17 @@ class LiteRTModel:
     """
 
     def __init__(self, path, num_threads: int | None = None):
-        self.path = Path(path)
+        self.path = _path(path, "path")
         if not self.path.is_file():
-            raise ValueError(f"Expected an existing .tflite file; received {str(self.path)!r}.")
+            raise ValueError(f"path must be an existing .tflite file; received {str(self.path)!r}.")
+        num_threads = V.positive_int(num_threads, "num_threads", allow_none=True)
         interpreter = _litert_interpreter_class()
-        with _quiet():
-            self._interpreter = interpreter(model_path=str(self.path), num_threads=num_threads)
+        try:
+            with _quiet():
+                self._interpreter = interpreter(model_path=str(self.path), num_threads=num_threads)
+        except ValueError as error:  # not a flatbuffer: a corrupt, truncated or other file
+            raise ValueError(f"path must be a readable .tflite file; received {str(self.path)!r}, which LiteRT "
+                             f"cannot read ({error}).") from None
         self._input = self._interpreter.get_input_details()
         self._output = self._interpreter.get_output_details()
         if len(self._input) != 1 or len(self._output) != 1:
@@ -403,7 +431,7 @@ class LiteRTModel:
 
     def predict(self, x, batch_size: int = 32) -> np.ndarray:
         """Outputs for a batch ``x``, computed ``batch_size`` samples at a time (float32 in, float32 out)."""
-        x = _as_batch(np.asarray(x, dtype=np.float32), self.input_shape, f"{self.path.name}")
+        x = _as_batch(_inputs(x), self.input_shape, f"{self.path.name}")
         return _batched(self._predict_batch, x, batch_size)
 
 
@@ -504,6 +532,8 @@ def measure_latency(predict, x, warmup: int = 10, repeats: int = 100) -> Latency
         >>> measure_latency(lambda b: b * 2, np.ones(3), warmup=1, repeats=5).median_ms < 10
         True
     """
+    if not callable(predict):
+        V.fail("predict", "a function of one batch (e.g. LiteRTModel(path).predict)", predict, wrong_type=True)
     seconds = experiments.timings(lambda: predict(x), repeats=repeats, warmup=warmup)
     return Latency([t * 1000.0 for t in seconds])
 

@@ -122,12 +122,12 @@ def test_measure_latency_warms_up_then_times_every_repeat():
 @pytest.mark.parametrize(
     "call, pattern",
     [
-        (lambda m, p: export.export_litert(m, p / "m.tfl"), r"path must end with '.tflite'"),
+        (lambda m, p: export.export_litert(m, p / "m.tfl"), r"path must be a path ending in .tflite"),
         (lambda m, p: export.export_litert(m, p / "m.tflite", "int4"), r"quantization must be one of .*received 'int4'"),
         (lambda m, p: export.export_litert(m, p / "m.tflite", "int8"), r"needs representative_data"),
-        (lambda m, p: export.save_keras(m, p / "m.h5"), r"path must end with '.keras'"),
+        (lambda m, p: export.save_keras(m, p / "m.h5"), r"path must be a path ending in .keras"),
         (lambda m, p: export.export_onnx(m, p / "m.pb"), r"path must end with '.onnx'"),
-        (lambda m, p: export.LiteRTModel(p / "missing.tflite"), r"Expected an existing .tflite file"),
+        (lambda m, p: export.LiteRTModel(p / "missing.tflite"), r"path must be an existing .tflite file"),
         (lambda m, p: export.load_saved_model(p), r"Expected a SavedModel folder"),
         (lambda m, p: export.file_size(p / "nothing"), r"does not exist"),
         (lambda m, p: export.measure_latency(print, None, repeats=0), r"repeats must be a positive integer; received 0"),

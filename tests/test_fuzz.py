@@ -32,6 +32,7 @@ from cnnkit import (  # noqa: E402
     video,
     viz,
 )
+from cnnkit import export as cnnkit_export  # noqa: E402
 from cnnkit import models as cnnkit_models  # noqa: E402
 
 CNNKIT_DIR = Path(cnnkit_models.__file__).resolve().parents[1]
@@ -272,6 +273,48 @@ CALLS = {
         "compare: metric a list": lambda m: experiments.compare([repeats("a"), repeats("b")], metric=["acc"]),
         "verdict: a number": lambda m: experiments.verdict(0.5, repeats("b")),
         "repeat: verbose a string": lambda m: experiments.repeat(lambda seed: 0.5, verbose="yes")}),
+    "viz": (lambda m, v: v(), {
+        "show_images: one colour image": lambda: viz.show_images(RNG.random((8, 8, 3))),
+        "show_predictions: id without a name": lambda: viz.show_predictions(X[:2], [0, 5], [0, 1], ["a", "b"]),
+        "draw_boxes: nan scores": lambda: viz.draw_boxes(X[0], BOXES, scores=[np.nan, 0.5]),
+        "draw_boxes: class id without a name": lambda: viz.draw_boxes(X[0], BOXES, [0, 7], class_names=["a"]),
+        "show_detections: inverted box": lambda: viz.show_detections(X[0], {"boxes": BOXES[:, [2, 3, 0, 1]],
+                                                                            "classes": [0, 1], "scores": SCORES}),
+        "line_plot: nan x": lambda: viz.line_plot([1, np.nan], {"a": [1, 2]}),
+        "bar_chart: values strings": lambda: viz.bar_chart({"a": "x"}),
+        "grid_axes: nan panel_size": lambda: viz.grid_axes(2, panel_size=float("nan")),
+        "new_axes: huge figsize": lambda: viz.new_axes(figsize=(10**5, 10**5)),
+        "show_filmstrip: 0-255 clips": lambda: viz.show_filmstrip(CLIPS * 255),
+        "clip_to_gif: huge scale": lambda: viz.clip_to_gif(CLIPS, scale=10**9),
+        "class_colors: huge": lambda: viz.class_colors(10**9),
+        "show_mask: ids above num_classes": lambda: viz.show_mask(X[0], MASKS[0] + 3, num_classes=3),
+        "plot_class_iou: above 1": lambda: viz.plot_class_iou([1.5, 0.2]),
+        "show_grad_cam: alpha nan": lambda: viz.show_grad_cam(X[0], np.ones((4, 4)), alpha=float("nan")),
+        "show_spectrogram: zero frame_step": lambda: viz.show_spectrogram(np.ones((4, 3)), 8000, frame_step=0),
+        "plot_tradeoff: missing key": lambda: viz.plot_tradeoff([{"model": "a", "macs": 1}])}),
+    "data": (lambda m, v: v(), {
+        "make_shapes: huge": lambda: data.make_shapes(num_samples=10**9, image_size=8),
+        "load_motion_clips: huge": lambda: data.load_motion_clips(num_samples=10**9, frames=4, image_size=8),
+        "load_audio: huge sample_rate": lambda: data.load_audio(num_samples=24, sample_rate=10**9, duration=0.1),
+        "load_motif_task: huge length": lambda: data.load_motif_task(num_samples=40, length=10**9),
+        "load_digits: huge image_size": lambda: data.load_digits(image_size=10**9),
+        "direction_vectors: fractional": lambda: data.direction_vectors([0.5, 1]),
+        "reverse_clips: nan clips": lambda: data.reverse_clips(with_nan(CLIPS), [0, 1]),
+        "shuffle_frames: negative seed": lambda: data.shuffle_frames(CLIPS, seed=-1),
+        "pad_targets: inverted box": lambda: data.pad_targets(gt(boxes=BOXES[:, [2, 3, 0, 1]])),
+        "split_off: fractional labels": lambda: data.split_off(X, Y + 0.5, 0.5, 0),
+        "decode_predictions: nan": lambda: data.decode_predictions(np.full((1, 1000), np.nan)),
+        "texture_patches: zero patch": lambda: data.texture_patches("brick", 0),
+        "load_dataset: a list": lambda: data.load_dataset(["digits"])}),
+    "export": (lambda m, v: v(m), {
+        "save_keras: model a string": lambda m: cnnkit_export.save_keras("model", "/tmp/cnnkit_fuzz_test.keras"),
+        "file_size: path an int": lambda m: cnnkit_export.file_size(3),
+        "measure_latency: predict a string": lambda m: cnnkit_export.measure_latency("model", X),
+        "export_litert: 0-255 calibration data": lambda m: cnnkit_export.export_litert(
+            m, "/tmp/cnnkit_fuzz_test.tflite", "int8", representative_data=X * 255),
+        "export_litert: channels-first calibration data": lambda m: cnnkit_export.export_litert(
+            m, "/tmp/cnnkit_fuzz_test.tflite", "int8", representative_data=np.moveaxis(X, -1, 1)),
+        "LiteRTModel: path None": lambda m: cnnkit_export.LiteRTModel(None)}),
 }
 
 CASES = [pytest.param(call, bad, id=f"{name}: {label}")

@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+from cnnkit import _validate as V
 from cnnkit.data.audio import AUDIO_CLASSES, load_audio, make_audio
 from cnnkit.data.clips import (
     direction_names,
@@ -84,8 +85,7 @@ def list_datasets() -> list[str]:
 
 def load_dataset(name: str, **kwargs) -> Dataset:
     """Load a dataset by name; keyword arguments go to its loader (see each ``load_*``)."""
-    if name not in LOADERS:
-        raise ValueError(f"Unknown dataset {name!r}. Available: {', '.join(list_datasets())}.")
+    V.choice(name, "name", list_datasets())
     return LOADERS[name](**kwargs)
 
 

@@ -126,6 +126,9 @@ def make_audio(num_samples: int = 1800, sample_rate: int = 8000, duration: float
     class_names = V.distinct_choices(classes, "classes", AUDIO_CLASSES, min_count=2)
     snr_db = V.number_range(snr_db, "snr_db")
     seed = V.seed(seed)
+    V.memory_of(8.0 * 4 * num_samples * sample_rate * duration,
+                {"num_samples": num_samples, "sample_rate": sample_rate, "duration": duration},
+                "the waveforms (and drawing them)")
 
     rng = np.random.default_rng(seed)
     n_samples = round(duration * sample_rate)

@@ -47,16 +47,36 @@ def direction_names(num_directions: int = 4) -> list[str]:
     return list(DIRECTION_NAMES[num_directions])
 
 
+def _label_array(labels) -> np.ndarray:
+    """Labels as an array: ``None``, strings and dicts are refused (a wrong type)."""
+    if labels is None or isinstance(labels, (str, bytes, dict)):
+        V.fail("labels", "an array of direction ids", labels, wrong_type=True)
+    labels = np.asarray(labels)
+    if labels.ndim > 1:
+        raise ValueError(f"labels must be one direction id per clip, shape (N,); received {V.describe(labels)}.")
+    return labels
+
+
+def _clip_batch(clips) -> np.ndarray:
+    """Clips ``(N, T, H, W, C)`` of real finite numbers in cnnkit's [0, 1] convention (never 0-255); not copied."""
+    raw = np.asarray(clips)
+    if not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_) or np.iscomplexobj(raw):
+        V.fail("clips", "an array of clips (N, T, H, W, C) of real numbers", clips, wrong_type=True)
+    return V.model_inputs(raw, "clips")
+
+
 def opposite_direction(labels, num_directions: int = 4) -> np.ndarray:
     """The label of the opposite direction (what playing the clip backwards gives)."""
     direction_names(num_directions)  # validates
-    return ((np.asarray(labels) + num_directions // 2) % num_directions).astype(np.int32)
+    labels = V.class_ids(_label_array(labels), num_directions, "labels", whole_floats=True)
+    return ((labels + num_directions // 2) % num_directions).astype(np.int32)
 
 
 def direction_vectors(labels, num_directions: int = 4) -> np.ndarray:
     """Unit motion vectors ``(N, 2)`` as ``(dy, dx)`` in pixels (y grows downwards, so "up" is ``dy < 0``)."""
     direction_names(num_directions)
-    angles = 2 * np.pi * np.asarray(labels, dtype=np.float64) / num_directions
+    labels = V.class_ids(_label_array(labels), num_directions, "labels", whole_floats=True)
+    angles = 2 * np.pi * labels.astype(np.float64) / num_directions
     return np.stack([-np.sin(angles), np.cos(angles)], axis=-1)
 
 
@@ -77,7 +97,10 @@ def render_dots(positions, image_size: int, dot_sigma: float = 0.8) -> np.ndarra
         >>> render_dots([[[4.5, 4.5]]], image_size=9).shape
         (1, 9, 9)
     """
-    positions = np.asarray(positions, dtype=np.float32)
+    positions = V.finite_array(positions, "positions", np.float32)
+    dot_sigma = V.positive_float(dot_sigma, "dot_sigma")
+    V.memory(4.0 * 3 * max(positions.size, 1) * V.positive_int(image_size, "image_size") ** 2 / 2, "image_size",
+             image_size, "the rendered dots")
     if positions.ndim < 2 or positions.shape[-1] != 2:
         raise ValueError(f"positions must have shape (..., num_dots, 2); received shape {positions.shape}.")
     size = V.positive_int(image_size, "image_size")
@@ -136,6 +159,8 @@ def _check_clip_args(num_samples, frames, image_size, num_directions, num_dots, 
     V.integer(image_size, "image_size", minimum=8, reason="pixels")
     direction_names(num_directions)
     V.positive_int(num_dots, "num_dots")
+    V.memory_of(4.0 * 6 * num_samples * frames * image_size * image_size,
+                {"num_samples": num_samples, "frames": frames, "image_size": image_size}, "the clips (and drawing them)")
     if V.is_number(speed):  # pixels per frame: one speed, or a (low, high) range to draw from
         pair = (V.positive_float(speed, "speed"),) * 2
     else:
@@ -217,9 +242,10 @@ def reverse_clips(clips, labels, num_directions: int = 4) -> tuple[np.ndarray, n
     Returns:
         ``(clips[:, ::-1], opposite labels)``.
     """
-    clips = np.asarray(clips)
+    clips = _clip_batch(clips)
     if clips.ndim != 5:
         raise ValueError(f"clips must have shape (N, T, H, W, C); received shape {clips.shape}.")
+    labels = _label_array(labels)
     if len(labels) != len(clips):
         raise ValueError(f"labels must have one entry per clip ({len(clips)}); received {len(labels)}.")
     return clips[:, ::-1].copy(), opposite_direction(labels, num_directions)
@@ -231,10 +257,10 @@ def shuffle_frames(clips, seed: int = 0) -> np.ndarray:
     The shuffled clips keep every frame but lose the motion: their direction
     label is no longer defined, so a model that reads motion drops to chance on them.
     """
-    clips = np.asarray(clips)
+    clips = _clip_batch(clips)
     if clips.ndim != 5:
         raise ValueError(f"clips must have shape (N, T, H, W, C); received shape {clips.shape}.")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(V.seed(seed))
     order = np.argsort(rng.random(clips.shape[:2]), axis=1)  # one random permutation per clip
     return np.take_along_axis(clips, order[:, :, None, None, None], axis=1)
 

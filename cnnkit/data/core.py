@@ -71,6 +71,16 @@ def resize_images(images: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def _samples(value, name: str) -> np.ndarray:
+    """An array with a sample axis (not ``None``, a string or a number)."""
+    if value is None or isinstance(value, (str, bytes, dict)) or V.is_number(value):
+        V.fail(name, "an array with one entry per sample", value, wrong_type=True)
+    array = np.asarray(value)
+    if array.ndim == 0:
+        V.fail(name, "an array with one entry per sample", value, wrong_type=True)
+    return array
+
+
 def split_off(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, ...]:
     """Move ``fraction`` of each class into a second part; return ``x_keep, y_keep, x_out, y_out``.
 
@@ -86,7 +96,10 @@ def split_off(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple
     """
     fraction = V.open_fraction(fraction, "fraction")
     seed = V.non_negative_int(seed, "seed")
-    x, y = np.asarray(x), np.asarray(y)
+    x, y = _samples(x, "x"), _samples(y, "y")
+    V.class_ids(y, None, "y", whole_floats=True)  # checked; the labels keep their dtype
+    if y.ndim != 1:
+        raise ValueError(f"y must be one class id per sample, shape (N,); received {V.describe(y)}.")
     if len(x) != len(y):
         raise ValueError(f"x and y must have one label per sample; received {len(x)} samples and {len(y)} labels.")
     rng = np.random.default_rng(seed)

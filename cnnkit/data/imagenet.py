@@ -78,7 +78,8 @@ def decode_predictions(probabilities, top: int = 5) -> list[list[tuple[int, str,
     """
     import keras
 
-    probs = np.asarray(keras.ops.convert_to_numpy(probabilities), dtype=np.float64)
+    probs = V.finite_array(keras.ops.convert_to_numpy(probabilities) if keras.ops.is_tensor(probabilities)
+                           else probabilities, "probabilities", np.float64)
     if probs.ndim == 1:
         probs = probs[None]
     if probs.ndim != 2 or probs.shape[1] != NUM_CLASSES:

@@ -59,8 +59,9 @@ def load_image(name: str = "grace_hopper", size=None, gray: bool = False) -> np.
         >>> load_image("chelsea", size=64, gray=True).shape
         (64, 64, 1)
     """
-    if name not in IMAGE_SOURCES:
-        raise ValueError(f"name must be one of the shipped images ({', '.join(list_images())}); received {name!r}.")
+    gray = V.boolean(gray, "gray")
+    if not isinstance(name, str) or name not in IMAGE_SOURCES:
+        raise (ValueError if isinstance(name, str) else V.ArgumentTypeError)(f"name must be one of the shipped images ({', '.join(list_images())}); received {name!r}.")
     target = V.image_size(size, "size")
     if target is not None:  # resizing works in float64 and returns float32: 12 bytes per value, 3 channels
         V.memory(target[0] * target[1] * 3 * 12, "size", size, "the resized image")

@@ -148,10 +148,27 @@ def pad_targets(targets, max_boxes: int | None = None) -> tuple[np.ndarray, np.n
         >>> boxes.shape, classes.tolist()
         ((2, 1, 4), [[2], [-1]])
     """
+    if isinstance(targets, (dict, str, bytes)) or V.as_sequence(targets) is None:
+        V.fail("targets", "a list of {'boxes': (N, 4), 'classes': (N,)} dicts, one per image", targets,
+               wrong_type=True)
+    targets = list(targets)
+    for i, t in enumerate(targets):
+        if not isinstance(t, dict) or "boxes" not in t or "classes" not in t:
+            V.fail(f"targets[{i}]", "a dict with 'boxes' (N, 4) and 'classes' (N,)", t, wrong_type=not isinstance(t, dict))
+        boxes = V.finite_array(t["boxes"], f"targets[{i}]['boxes']", np.float32)
+        classes = V.integer_array(t["classes"], f"targets[{i}]['classes']", "class ids")
+        boxes = boxes.reshape(0, 4) if boxes.size == 0 else boxes
+        if boxes.ndim != 2 or boxes.shape[1] != 4 or classes.shape != (len(boxes),):
+            raise ValueError(f"targets[{i}] must hold 'boxes' (N, 4) and 'classes' (N,) for the same N; received "
+                             f"boxes of shape {boxes.shape} and classes of shape {classes.shape}.")
+        if len(boxes) and np.any((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])):
+            raise ValueError(f"targets[{i}]['boxes'] must be 'xyxy' boxes with x2 >= x1 and y2 >= y1; received "
+                             f"inverted boxes such as {boxes[(boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])][0].tolist()}.")
     counts = [len(t["classes"]) for t in targets]
     k = max(counts, default=0) if max_boxes is None else V.positive_int(max_boxes, "max_boxes")
     if counts and max(counts) > k:
-        raise ValueError(f"max_boxes={k} is too small: an image holds {max(counts)} boxes.")
+        raise ValueError(f"max_boxes must be at least the largest box count of an image ({max(counts)}); "
+                         f"received {k}.")
     boxes = np.full((len(targets), k, 4), PAD_BOX, dtype=np.float32)
     classes = np.full((len(targets), k), PAD_CLASS, dtype=np.int32)
     for i, t in enumerate(targets):  # one row per image: not a per-object loop
@@ -307,6 +324,8 @@ def make_scenes(num_images: int = 1000, image_size: int = 64, classes=SHAPE_NAME
     max_overlap = V.fraction(max_overlap, "max_overlap")
     noise = V.non_negative_float(noise, "noise")
     seed = V.seed(seed)
+    V.memory_of(n * size * size * (3 * 4 * 4 + 8 * k_max), {"num_images": n, "image_size": size},
+                "the images, masks and their drawing")
 
     rng = np.random.default_rng(seed)
     counts = rng.integers(k_min, k_max + 1, size=n)

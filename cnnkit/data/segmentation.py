@@ -106,6 +106,10 @@ def load_scene_masks(num_train: int = 2000, num_val: int = 300, num_test: int = 
     """
     sizes = {split: V.positive_int(n, f"num_{split}")
              for split, n in (("train", num_train), ("val", num_val), ("test", num_test))}
+    side = V.integer(image_size, "image_size", minimum=16, reason="pixels, to hold several shapes")
+    V.memory_of(sum(sizes.values()) * side * side * 60.0, {"num_train": num_train, "num_val": num_val,
+                                                           "num_test": num_test, "image_size": image_size},
+                "the scenes, masks and their drawing")
     if "num_images" in scene_kwargs or "seed" in scene_kwargs:
         raise ValueError("Pass num_train / num_val / num_test and seed directly, not num_images or a scene seed.")
     scenes = {split: make_scenes(n, image_size=image_size, classes=classes, seed=seed + i, **scene_kwargs)

@@ -41,7 +41,7 @@ def motif_set(num_classes: int = 4, motif_length: int = 4, motif_seed: int = 0) 
     orders = list(itertools.islice(itertools.permutations(range(1, motif_length + 1)), 5040))
     num_classes = V.integer(num_classes, "num_classes", 2, len(orders),
                             reason=f"a task needs two classes; there are {len(orders)} orderings of {motif_length} tokens")
-    chosen = np.random.default_rng(motif_seed).choice(len(orders), size=num_classes, replace=False)
+    chosen = np.random.default_rng(V.seed(motif_seed, "motif_seed")).choice(len(orders), size=num_classes, replace=False)
     return np.array([orders[i] for i in chosen], dtype=np.int32)
 
 
@@ -81,6 +81,8 @@ def make_motif_task(num_samples: int = 2000, length: int = 64, vocab_size: int =
     num_samples = V.positive_int(num_samples, "num_samples")
     length = V.positive_int(length, "length")
     vocab_size = V.positive_int(vocab_size, "vocab_size")
+    seed = V.seed(seed)
+    V.memory_of(8.0 * 4 * num_samples * length, {"num_samples": num_samples, "length": length}, "the token sequences")
     motifs = motif_set(num_classes, motif_length, motif_seed)
     if vocab_size <= motif_length:
         raise ValueError(f"vocab_size must be larger than motif_length ({motif_length}); received {vocab_size}.")
@@ -144,7 +146,8 @@ def make_far_match_task(num_samples: int = 2000, length: int = 64, vocab_size: i
     length = V.integer(length, "length", minimum=2, reason="a first and a last token")
     vocab_size = V.integer(vocab_size, "vocab_size", minimum=2, reason="two tokens to tell apart")
     filler_tokens = V.non_negative_int(filler_tokens, "filler_tokens")
-    rng = np.random.default_rng(seed)
+    V.memory_of(8.0 * 4 * num_samples * length, {"num_samples": num_samples, "length": length}, "the token sequences")
+    rng = np.random.default_rng(V.seed(seed))
     labels = rng.permutation(np.arange(num_samples) % 2).astype(np.int32)
     if filler_tokens:
         tokens = rng.integers(vocab_size, vocab_size + filler_tokens, size=(num_samples, length)).astype(np.int32)

@@ -120,6 +120,7 @@ def make_shapes(
     class_names = V.distinct_choices(classes, "classes", SHAPE_NAMES, min_count=2)
     noise = V.non_negative_float(noise, "noise")
     seed = V.seed(seed)
+    V.memory_of(5 * n * size * size * 3 * 4, {"num_samples": n, "image_size": size}, "the images (and drawing them)")
 
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % len(class_names)).astype(np.int32)
@@ -161,7 +162,8 @@ def load_shapes(
                   reason=f"the smallest number that leaves every class some train, val and test images with "
                          f"val_fraction={val_fraction:g} and test_fraction={test_fraction:g}")
     # Drawing holds about five arrays the size of the float32 images (measured with tracemalloc: 5.0x).
-    V.memory(5 * num_samples * size * size * 3 * 4, "num_samples", num_samples, "the images (and drawing them)")
+    V.memory_of(5 * num_samples * size * size * 3 * 4, {"num_samples": num_samples, "image_size": size},
+                "the images (and drawing them)")
     x, y, names = make_shapes(num_samples, image_size, classes, noise, seed)
     splits = stratified_split(x, y, val_fraction, test_fraction, seed)
     return Dataset(

@@ -35,8 +35,11 @@ def texture_patches(name: str, patch_size: int) -> np.ndarray:
     """
     import skimage.data
 
-    V.choice(name, "texture", TEXTURE_NAMES)
+    V.choice(name, "name", TEXTURE_NAMES)
+    patch_size = V.positive_int(patch_size, "patch_size")
     photo = np.asarray(getattr(skimage.data, name)(), dtype=np.float32) / 255.0
+    if patch_size > min(photo.shape[:2]):
+        V.fail("patch_size", f"at most the photo's side ({min(photo.shape[:2])} pixels)", patch_size)
     rows, cols = photo.shape[0] // patch_size, photo.shape[1] // patch_size
     grid = photo[: rows * patch_size, : cols * patch_size].reshape(rows, patch_size, cols, patch_size)
     return grid.transpose(0, 2, 1, 3).reshape(rows * cols, patch_size, patch_size)
