@@ -274,7 +274,6 @@ CALLS = {
         "verdict: a number": lambda m: experiments.verdict(0.5, repeats("b")),
         "repeat: verbose a string": lambda m: experiments.repeat(lambda seed: 0.5, verbose="yes")}),
     "viz": (lambda m, v: v(), {
-        "show_images: one colour image": lambda: viz.show_images(RNG.random((8, 8, 3))),
         "show_predictions: id without a name": lambda: viz.show_predictions(X[:2], [0, 5], [0, 1], ["a", "b"]),
         "draw_boxes: nan scores": lambda: viz.draw_boxes(X[0], BOXES, scores=[np.nan, 0.5]),
         "draw_boxes: class id without a name": lambda: viz.draw_boxes(X[0], BOXES, [0, 7], class_names=["a"]),

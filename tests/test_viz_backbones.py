@@ -47,5 +47,5 @@ def test_plot_tradeoff_labels_every_point():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.texts] == ["a", "b"] and ax.get_xscale() == "log"
     np.testing.assert_allclose(ax.collections[0].get_offsets(), [[1e6, 0.5], [1e7, 0.9]])
-    with pytest.raises(ValueError, match=r"rows must have keys \['latency_ms'\]"):
+    with pytest.raises(ValueError, match=r"rows must all have the keys 'latency_ms'.*received row 0 without \['latency_ms'\]"):
         plot_tradeoff(rows, x="latency_ms")

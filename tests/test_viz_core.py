@@ -55,11 +55,11 @@ def test_bar_chart_and_line_plot():
 @pytest.mark.parametrize(
     "call, pattern",
     [
-        (lambda: viz.show_image(np.zeros((2, 2, 2))), r"Expected an image of shape .* received \(2, 2, 2\)"),
-        (lambda: viz.show_images(np.zeros((2, 4, 4)), titles=["a"]), r"titles must have one entry per image \(2\); received 1"),
-        (lambda: viz.show_kernel(np.zeros((3, 3, 1))), r"Expected a 2D kernel .* received shape \(3, 3, 1\)"),
+        (lambda: viz.show_image(np.zeros((2, 2, 2))), r"image must be an image of shape .* received an array of shape \(2, 2, 2\)"),
+        (lambda: viz.show_images(np.zeros((2, 4, 4)), titles=["a"]), r"titles must be a list of names \(strings\), 2 of them or None; received \['a'\]"),
+        (lambda: viz.show_kernel(np.zeros((3, 3, 1))), r"kernel must be a 2D kernel .* received an array of shape \(3, 3, 1\)"),
         (lambda: viz.bar_chart({}), r"non-empty"),
-        (lambda: viz.line_plot([1, 2], {"a": [1]}), r"Series 'a' has 1 values but x has 2"),
+        (lambda: viz.line_plot([1, 2], {"a": [1]}), r"series\['a'\] must hold 2 numbers; received an array of shape \(1,\)"),
         (lambda: viz.line_plot([1], {"a": [1]}, legend="top"), r"legend must be one of .*received 'top'"),
     ],
 )

@@ -31,7 +31,7 @@ def test_draw_boxes_converts_formats_and_checks_inputs():
     fig = viz.draw_boxes((16, 16), [[8, 8, 4, 6]], box_format="center_xywh")
     (rect,) = _rects(fig.axes[0])
     assert (rect.get_x(), rect.get_y(), rect.get_width(), rect.get_height()) == (6, 5, 4, 6)
-    with pytest.raises(ValueError, match=r"classes must have one entry per box \(1\); received 2"):
+    with pytest.raises(ValueError, match=r"classes must have one entry per box of boxes \(1\); received 2"):
         viz.draw_boxes((16, 16), [[0, 0, 1, 1]], classes=[0, 1])
     with pytest.raises(ValueError, match=r"x2 >= x1"):
         viz.draw_boxes((16, 16), [[5, 0, 1, 1]])
@@ -83,9 +83,9 @@ def test_draw_boxes_transparency_and_line_width():
     assert [r.get_alpha() for r in rects] == [0.25, 0.25]
     assert [r.get_linewidth() for r in rects] == [0.8, 0.8]
     assert _rects(viz.draw_boxes((16, 16), [[1, 1, 5, 5]]).axes[0])[0].get_alpha() == 1.0
-    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\]; received 0"):
+    with pytest.raises(ValueError, match=r"alpha must be a number in \(0, 1\]; received 0"):
         viz.draw_boxes((16, 16), [[1, 1, 5, 5]], alpha=0)
-    with pytest.raises(ValueError, match=r"linewidth must be positive; received -1"):
+    with pytest.raises(ValueError, match=r"linewidth must be a positive number; received -1"):
         viz.draw_boxes((16, 16), [[1, 1, 5, 5]], linewidth=-1)
 
 

@@ -22,7 +22,7 @@ def test_show_filters_colour_and_grey():
     fig = viz.show_filters(model)
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 4 and "first" in fig._suptitle.get_text()
     assert fig.axes[0].images[0].get_clim()[0] == -fig.axes[0].images[0].get_clim()[1]  # signed, centred on 0
-    with pytest.raises(ValueError, match=r"received shape \(3, 3\)"):
+    with pytest.raises(ValueError, match=r"received an array of shape \(3, 3\)"):
         viz.show_filters(np.zeros((3, 3)))
 
 
@@ -31,7 +31,7 @@ def test_show_feature_maps_one_panel_per_channel():
     fig = viz.show_feature_maps(maps, max_maps=4, title="conv1")
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 4 and [ax.get_title() for ax in visible] == ["0", "1", "2", "3"]
-    with pytest.raises(ValueError, match=r"one feature map \(h, w, channels\); received shape \(1, 6, 6, 5\)"):
+    with pytest.raises(ValueError, match=r"one feature map \(h, w, channels\); received an array of shape \(1, 6, 6, 5\)"):
         viz.show_feature_maps(maps[None])
 
 
@@ -86,7 +86,7 @@ def test_show_patches_draws_the_grid_and_the_tokens():
     left, right = fig.axes[:2]
     assert len(left.lines) == 3 + 3  # the inner grid lines
     assert right.images[0].get_array().shape[:2] == (4, 16 * 5)  # 16 patches with a 1-pixel gap each
-    with pytest.raises(ValueError, match=r"must be a multiple of patch_size \(5\)"):
+    with pytest.raises(ValueError, match=r"patch_size must divide the image's height and width .*; received 5"):
         viz.show_patches(image, patch_size=5)
     with pytest.raises(ValueError, match=r"image must be float images in \[0, 1\].*divide it by 255 first"):
         viz.show_patches((image * 255).astype(np.uint8), patch_size=4)

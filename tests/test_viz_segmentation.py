@@ -23,7 +23,7 @@ def test_colours_and_overlays():
     np.testing.assert_allclose(segviz.colorize_mask(np.array([[2]]), 3)[0, 0], colors[2])
     with pytest.raises(ValueError, match=r"ids in \[0, 2\]"):
         segviz.overlay_mask(image, np.array([[0, 3], [0, 0]]), 3)
-    with pytest.raises(ValueError, match="same height and width"):
+    with pytest.raises(ValueError, match="mask must have the image's height and width"):
         segviz.overlay_mask(image, np.zeros((3, 3), int), 3)
 
 

@@ -106,9 +106,8 @@ def image_list(images, name: str = "images") -> list:
     """A batch ``(N, H, W[, C])`` or a sequence of images, as a non-empty list (each image is checked where drawn)."""
     if images is None or isinstance(images, (str, bytes, dict)) or V.is_number(images):
         V.fail(name, "a batch (N, H, W[, C]) or a list of images", images, wrong_type=True)
-    if hasattr(images, "shape") and (np.ndim(images) < 3 or (np.ndim(images) == 3 and np.shape(images)[-1] in (3, 4))):
-        raise ValueError(f"{name} must be a batch (N, H, W[, C]) or a list of images; received {V.describe(images)}"
-                         f"{' (one colour image? add the batch axis: image[None])' if np.ndim(images) == 3 else ''}.")
+    if hasattr(images, "shape") and np.ndim(images) < 3:
+        raise ValueError(f"{name} must be a batch (N, H, W[, C]) or a list of images; received {V.describe(images)}.")
     items = list(images)
     if not items:
         V.fail(name, "a non-empty batch or list of images", images)
