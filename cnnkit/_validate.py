@@ -518,11 +518,14 @@ def image_channels(value, name: str = "channels") -> int:
 
 
 def image_size(value, name: str = "image_size") -> tuple[int, int] | None:
-    """``None`` (keep the native size), an int (square) or a ``(height, width)`` pair; one RGB float32 image must fit."""
+    """``None`` (keep the native size), an int (square) or a ``(height, width)`` pair; one resized image must fit.
+
+    Resizing works in float64 on RGB and returns float32: 36 bytes per pixel at most, checked up front.
+    """
     if value is None:
         return None
     size = pair(value, name)
-    memory(12.0 * size[0] * size[1], name, value, "one float32 RGB image")
+    memory(36.0 * size[0] * size[1], name, value, "the resized image")
     return size
 
 

@@ -99,7 +99,7 @@ def test_pad_targets_round_trip():
     boxes, classes = data.pad_targets(targets, max_boxes=3)
     assert boxes.shape == (2, 3, 4) and classes.tolist() == [[2, 0, -1], [-1, -1, -1]]
     assert np.all(boxes[1] == -1)
-    with pytest.raises(ValueError, match=r"max_boxes=1 is too small: an image holds 2 boxes"):
+    with pytest.raises(ValueError, match=r"max_boxes must be at least the largest box count of an image \(2\); received 1"):
         data.pad_targets(targets, max_boxes=1)
 
 

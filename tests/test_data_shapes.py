@@ -85,6 +85,7 @@ def test_too_few_samples_for_non_empty_splits_are_refused_with_the_minimum():
 def test_nan_noise_and_sizes_that_would_need_gigabytes_are_refused_up_front():
     with pytest.raises(ValueError, match=r"noise must be a non-negative number; received nan"):
         data.load_shapes(noise=float("nan"))
-    with pytest.raises(ValueError, match=r"num_samples must be small enough for the images \(and drawing them\) to "
-                                         r"fit in 4 GB; received 1000000000, which would need about"):
+    with pytest.raises(ValueError, match=r"num_samples and image_size must be small enough for the images \(and drawing "
+                                         r"them\) to fit in 4 GB; received num_samples=1000000000, image_size=32, "
+                                         r"which would need about"):
         data.load_shapes(num_samples=10**9)  # refused at once: nothing is drawn

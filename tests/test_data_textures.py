@@ -19,5 +19,5 @@ def test_texture_patches_tile_the_photo():
     assert big.input_shape == (100, 100, 1) and len(big.x_train) + len(big.x_val) + len(big.x_test) == 75
     with pytest.raises(ValueError, match=r"patch_size must be an integer in \[8, 256\] \(pixels\); received 4"):
         data.load_textures(patch_size=4)
-    with pytest.raises(ValueError, match=r"texture must be one of"):
+    with pytest.raises(ValueError, match=r"name must be one of"):
         textures.texture_patches("sand", 32)
