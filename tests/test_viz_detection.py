@@ -103,5 +103,10 @@ def test_draw_keypoints_puts_dots_where_the_points_are():
     assert len(fig.axes[0].collections[0].get_offsets()) == 2 and fig.axes[0].get_title() == "one object"
     with pytest.raises(ValueError, match=r"keypoints must have shape \(K, 2\) or \(N, K, 2\)"):
         viz.draw_keypoints(image, np.zeros((2, 3)))
+    # A face detector that found nothing returns (0, 6, 2): the photo, no dots (notebook 05's LFW grid).
+    fig = viz.draw_keypoints(image, np.zeros((0, 6, 2), np.float32))
+    assert len(fig.axes[0].images) == 1 and len(fig.axes[0].collections[0].get_offsets()) == 0
+    with pytest.raises(ValueError, match=r"keypoints must have shape"):
+        viz.draw_keypoints(image, np.zeros((0, 0)))
     with pytest.raises(ValueError, match=r"names must have one entry per keypoint \(2\); received 1"):
         viz.draw_keypoints(image, points, names=["a"])

@@ -17,7 +17,7 @@ from matplotlib import patheffects
 from matplotlib.patches import Rectangle
 
 from cnnkit import _validate as V
-from cnnkit.viz.core import floats, grid_axes, image_list, new_axes, show_image
+from cnnkit.viz.core import grid_axes, image_list, new_axes, show_image
 
 # White dashes on a thin black outline: visible on light and on dark backgrounds.
 GT_STYLE = {"edgecolor": "white", "linestyle": (0, (3, 2)), "linewidth": 1.2,
@@ -162,12 +162,13 @@ def draw_keypoints(image, keypoints, ax=None, names=None, color="cyan", size: fl
     """
     size, title = V.positive_float(size, "size"), V.text(title, "title")
     names = V.names(names, "names")
-    points = floats(keypoints, "keypoints")
-    if points.ndim == 2:
+    points = V.finite_array(keypoints, "keypoints")
+    if points.ndim == 2 and points.size:
         points = points[None]
-    if points.ndim != 3 or points.shape[-1] != 2:
-        raise ValueError(f"keypoints must have shape (K, 2) or (N, K, 2) as (x, y); received shape "
-                         f"{np.shape(keypoints)}.")
+    # (0, K, 2) is a detector's answer when it found nothing: nothing to draw, not an error.
+    if points.ndim != 3 or points.shape[-1] != 2 or (points.size == 0 and points.shape[0] != 0):
+        raise ValueError(f"keypoints must have shape (K, 2) or (N, K, 2) as (x, y), N = 0 for no objects; "
+                         f"received shape {np.shape(keypoints)}.")
     if names is not None and len(names) != points.shape[1]:
         raise ValueError(f"names must have one entry per keypoint ({points.shape[1]}); received {len(names)}.")
     if ax is None or not ax.images:  # on the axes of draw_boxes, the photo is there already
