@@ -267,6 +267,48 @@ def _with_sublayers(layer):
     return flatten_layers(layer)
 
 
+def reestimate_batch_norm(model, images) -> int:
+    """Replace every batch-norm layer's moving statistics by those of ``images`` (AdaBN); return how many layers.
+
+    A backbone pretrained on one dataset normalises with that dataset's moving
+    means and variances, even when its features are frozen. On a new dataset
+    whose images look different (grey digits after coloured shapes), those
+    statistics are wrong for every layer. This runs ``images`` through the model
+    once in training mode with each layer's momentum set to 0, so each moving
+    mean and variance becomes the new images' own (layer by layer, each layer
+    normalised with the statistics just computed below it; Li et al., 2016,
+    "Revisiting batch normalization for practical domain adaptation"). No weight
+    is trained; the momenta are restored afterwards.
+
+    Args:
+        model: a Keras model holding ``BatchNormalization`` layers (nested ones too).
+        images: a batch ``(N, H, W, C)`` of the new dataset, as the model's input
+            (large enough for stable statistics: a few hundred images).
+
+    Returns:
+        The number of batch-norm layers re-estimated.
+
+    Example:
+        >>> transfer.reestimate_batch_norm(backbone.model, digits.x_train)   # doctest: +SKIP
+        40
+    """
+    V.instance(model, "model", keras.Model, "a keras.Model")
+    images = np.asarray(images)
+    if images.ndim < 2 or len(images) < 2:
+        raise ValueError(f"images must be a batch of at least 2 inputs; received shape {images.shape}.")
+    layers = [sub for layer in model.layers for sub in _with_sublayers(layer)
+              if isinstance(sub, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in layers]
+    try:
+        for layer in layers:
+            layer.momentum = 0.0
+        model(images.astype("float32"), training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
+    return len(layers)
+
+
 def count_parameters(model) -> dict:
     """``{"trainable": ..., "frozen": ...}``: parameters the optimizer updates, and the rest.
 

@@ -161,3 +161,35 @@ def test_unfreeze_top_validates_its_arguments():
         transfer.unfreeze_top(model, -1)
     with pytest.raises(ValueError, match=r"num_layers must be at most the \d+ layers of .*; received 999"):
         transfer.unfreeze_top(model, 999)
+
+
+def test_reestimate_batch_norm_sets_each_layer_to_the_new_images_statistics():
+    rng = np.random.default_rng(0)
+    inputs = keras.Input((6, 6, 2))
+    x = keras.layers.BatchNormalization(name="bn1")(inputs)
+    x = keras.layers.Conv2D(3, 3, padding="same", name="conv")(x)
+    outputs = keras.layers.BatchNormalization(name="bn2")(x)
+    model = keras.Model(inputs, outputs)
+    images = rng.normal(5.0, 3.0, size=(32, 6, 6, 2)).astype("float32")
+    assert transfer.reestimate_batch_norm(model, images) == 2
+    bn1 = model.get_layer("bn1")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn1.moving_mean), images.mean(axis=(0, 1, 2)), atol=1e-4)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bn1.moving_variance), images.var(axis=(0, 1, 2)),
+                               rtol=1e-4)
+    # The second layer sees the first one's output normalised with the batch's statistics (training mode).
+    normalised = (images - images.mean(axis=(0, 1, 2))) / np.sqrt(images.var(axis=(0, 1, 2)) + bn1.epsilon)
+    conv = keras.ops.convert_to_numpy(model.get_layer("conv")(normalised))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model.get_layer("bn2").moving_mean),
+                               conv.mean(axis=(0, 1, 2)), atol=1e-4)
+    assert bn1.momentum == 0.99 and model.get_layer("bn2").momentum == 0.99  # restored
+    # Inference mode now normalises the new images to mean 0 at the first layer.
+    probe = keras.Model(inputs, model.get_layer("bn1").output)
+    assert np.abs(keras.ops.convert_to_numpy(probe(images, training=False)).mean(axis=(0, 1, 2))).max() < 1e-3
+
+
+def test_reestimate_batch_norm_refuses_what_is_not_a_model_or_a_batch():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization()])
+    with pytest.raises(ValueError, match="model must be"):
+        transfer.reestimate_batch_norm("model", np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="at least 2"):
+        transfer.reestimate_batch_norm(model, np.zeros((1, 4)))
