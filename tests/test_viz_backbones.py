@@ -49,3 +49,17 @@ def test_plot_tradeoff_labels_every_point():
     np.testing.assert_allclose(ax.collections[0].get_offsets(), [[1e6, 0.5], [1e7, 0.9]])
     with pytest.raises(ValueError, match=r"rows must all have the keys 'latency_ms'.*received row 0 without \['latency_ms'\]"):
         plot_tradeoff(rows, x="latency_ms")
+
+
+def test_show_pyramid_titles_the_level_stride_not_the_rounded_size_ratio():
+    # 48 px is not a multiple of 32: P5's map is ceil(48 / 32) = 2 rows, at stride 32 (not 48 / 2 = 24).
+    fig = show_pyramid(np.zeros((48, 48, 3)), {"P5": np.ones((2, 2, 8)), "deep": np.ones((3, 3, 1))})
+    assert fig.axes[1].get_title() == "P5: 2x2x8\nstride 32"
+    assert fig.axes[2].get_title() == "deep: 3x3x1\nimage/map 16"  # a name that is no level: the ratio, said so
+
+
+def test_plot_tradeoff_takes_readable_axis_labels():
+    rows = [{"model": "a", "mmacs": 1.0, "accuracy": 0.5}, {"model": "b", "mmacs": 10.0, "accuracy": 0.9}]
+    ax = plot_tradeoff(rows, x="mmacs", xlabel="MMACs per image", ylabel="test accuracy").axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("MMACs per image", "test accuracy")
+    assert plot_tradeoff(rows, x="mmacs").axes[0].get_xlabel() == "mmacs"

@@ -49,11 +49,23 @@ def show_pyramid(image, maps: dict, axes=None, panel_size: float = 1.8, reduce: 
             raise ValueError(f"maps[{level!r}] must be (H, W, C) (or (1, H, W, C)); received shape {fmap.shape}.")
         summary = np.sqrt(np.mean(fmap**2, axis=-1)) if reduce == "energy" else fmap.max(axis=-1)
         ax.imshow(summary, cmap="magma", interpolation="nearest", extent=(0, width, height, 0))
-        stride = round(height / fmap.shape[0])
-        ax.set_title(f"{level}: {fmap.shape[0]}x{fmap.shape[1]}x{fmap.shape[2]}\nstride {stride}", fontsize=8)
+        ax.set_title(f"{level}: {fmap.shape[0]}x{fmap.shape[1]}x{fmap.shape[2]}\n{_stride_text(level, height, fmap)}",
+                     fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
     return fig
+
+
+def _stride_text(level, height: int, fmap) -> str:
+    """A level named ``"P{k}"`` is at stride ``2**k`` (48 px / P5's 2 rows is not stride 24: the map is rounded up)."""
+    from cnnkit.models.registry import (
+        pyramid_level,  # lazily: plots do not import the models at import time
+    )
+
+    try:
+        return f"stride {2 ** pyramid_level(level)}"
+    except (TypeError, ValueError):
+        return f"image/map {height / fmap.shape[0]:.3g}"
 
 
 def plot_gradient_norms(norms: dict, ax=None, title: str | None = "gradient norm per layer",
@@ -86,7 +98,7 @@ def plot_gradient_norms(norms: dict, ax=None, title: str | None = "gradient norm
 
 
 def plot_tradeoff(rows, x: str = "macs", y: str = "accuracy", label: str = "model", ax=None,
-                  logx: bool = True, figsize=(4.5, 3.2)):
+                  logx: bool = True, figsize=(4.5, 3.2), xlabel: str | None = None, ylabel: str | None = None):
     """Scatter one point per model, e.g. accuracy against MACs or latency, each point labelled.
 
     Args:
@@ -95,6 +107,7 @@ def plot_tradeoff(rows, x: str = "macs", y: str = "accuracy", label: str = "mode
         label: the key that names each point.
         ax: an Axes, or ``None`` for a new figure.
         logx: logarithmic x axis (costs span orders of magnitude).
+        xlabel, ylabel: axis labels (default: the keys ``x`` and ``y``).
 
     Returns:
         The Figure.
@@ -122,7 +135,8 @@ def plot_tradeoff(rows, x: str = "macs", y: str = "accuracy", label: str = "mode
         ax.annotate(str(r[label]), (xv, yv), fontsize=7, xytext=(3, 3), textcoords="offset points")
     if logx:
         ax.set_xscale("log")
-    ax.set(xlabel=x, ylabel=y)
+    ax.set(xlabel=xlabel or x, ylabel=ylabel or y)
+    ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
     ax.margins(x=0.15, y=0.1)
     return fig
