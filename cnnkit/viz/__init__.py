@@ -64,7 +64,12 @@ from cnnkit.viz.segmentation import (
     show_mask,
     show_segmentation,
 )
-from cnnkit.viz.training import plot_confusion_matrix, plot_histories, plot_history, show_predictions
+from cnnkit.viz.training import (
+    plot_confusion_matrix,
+    plot_histories,
+    plot_history,
+    show_predictions,
+)
 from cnnkit.viz.video import (
     animate_clips,
     clip_to_gif,
