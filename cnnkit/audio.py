@@ -28,6 +28,9 @@ Example:
 
 from __future__ import annotations
 
+import wave
+from pathlib import Path
+
 import numpy as np
 
 from cnnkit import _validate as V
@@ -271,3 +274,92 @@ def mel_band_centers(num_mel_bins: int, sample_rate: float, lower_edge_hertz: fl
     lower_edge_hertz, upper_edge_hertz = _edges(sample_rate, lower_edge_hertz, upper_edge_hertz)
     edges = np.linspace(hz_to_mel(lower_edge_hertz), hz_to_mel(upper_edge_hertz), num_mel_bins + 2)
     return mel_to_hz(edges[1:-1])
+
+
+# ---------------------------------------------------------------- WAV files: the real-world format
+
+
+PCM_WIDTHS = {1: np.uint8, 2: np.int16, 4: np.int32}  # bytes per sample -> NumPy dtype (8-bit WAV is unsigned)
+
+
+def write_wav(path, signal, sample_rate: int) -> Path:
+    """Write a mono waveform in ``[-1, 1]`` as a 16-bit PCM WAV file (Python's ``wave`` module); return the path.
+
+    Args:
+        path: the file to write (``.wav``).
+        signal: ``(samples,)`` float waveform, every value in ``[-1, 1]``.
+        sample_rate: samples per second.
+
+    Example:
+        >>> path = write_wav(tmp / "tone.wav", np.sin(np.arange(8000) / 4), 8000)   # doctest: +SKIP
+    """
+    path = Path(path)
+    sample_rate = V.positive_int(sample_rate, "sample_rate")
+    signal = V.finite_array(signal, "signal", dtype=np.float64, ndim=1)
+    if signal.size and np.abs(signal).max() > 1.0:
+        raise ValueError(f"signal must lie in [-1, 1] (a WAV file stores fractions of full scale); "
+                         f"received values up to {np.abs(signal).max():.3g}.")
+    pcm = np.clip(np.round(signal * 32768), -32768, 32767).astype("<i2")  # read_wav divides by 32768
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm.tobytes())
+    return path
+
+
+def read_wav(path) -> tuple[np.ndarray, int]:
+    """Decode a PCM WAV file (8, 16 or 32 bits) to float32 in ``[-1, 1]``; return ``(signal, sample_rate)``.
+
+    Several channels are averaged to one, since the course's models take mono sound.
+
+    Returns:
+        ``(signal, sample_rate)``: ``(samples,)`` float32 and the file's samples per second.
+
+    Example:
+        >>> signal, rate = read_wav(path)        # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"path must be an existing WAV file; received {str(path)!r}.")
+    try:
+        with wave.open(str(path), "rb") as source:
+            channels, width, rate = source.getnchannels(), source.getsampwidth(), source.getframerate()
+            raw = source.readframes(source.getnframes())
+    except (wave.Error, EOFError) as error:
+        raise ValueError(f"{str(path)!r} is not a PCM WAV file Python's wave module can read: {error}.") from None
+    if width not in PCM_WIDTHS:
+        raise ValueError(f"read_wav reads 8-, 16- and 32-bit PCM; {str(path)!r} has {8 * width}-bit samples.")
+    pcm = np.frombuffer(raw, dtype=np.dtype(PCM_WIDTHS[width]).newbyteorder("<")).astype(np.float64)
+    if width == 1:
+        pcm = pcm - 128.0  # 8-bit WAV is unsigned, centred on 128
+    full_scale = 2.0 ** (8 * width - 1)
+    signal = (pcm / full_scale).reshape(-1, channels).mean(axis=1)
+    return signal.astype(np.float32), int(rate)
+
+
+def fix_length(signal, num_samples: int) -> np.ndarray:
+    """Trim the end off a longer waveform, or pad a shorter one with silence (zeros) at the end.
+
+    Real recordings come in any length; a CNN with a fixed input wants exactly
+    ``num_samples`` (Speech Commands' keyword models pad or trim every clip to 1 s).
+
+    Args:
+        signal: ``(..., samples)`` waveform(s).
+        num_samples: the length to return.
+
+    Returns:
+        ``(..., num_samples)`` float32.
+
+    Example:
+        >>> fix_length(np.ones(5), 3).tolist(), fix_length(np.ones(2), 4).tolist()
+        ([1.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0])
+    """
+    num_samples = V.positive_int(num_samples, "num_samples")
+    signal = V.finite_array(signal, "signal", dtype=np.float32)
+    if signal.ndim == 0:
+        raise ValueError(f"signal must have a samples axis; received a scalar {float(signal)!r}.")
+    missing = num_samples - signal.shape[-1]
+    if missing <= 0:
+        return np.ascontiguousarray(signal[..., :num_samples])
+    return np.pad(signal, [(0, 0)] * (signal.ndim - 1) + [(0, missing)])

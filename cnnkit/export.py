@@ -22,6 +22,9 @@ the activations are *calibrated*: the converter runs the float model on a few
 hundred representative inputs and records the range of every tensor. The file
 shrinks about 4x (8 bits instead of 32 per weight) and integer kernels run
 fast on phones and microcontrollers; the price is a small rounding error.
+:func:`int8_code` computes that code by hand (``q = round(x / s) + z``,
+per tensor or per channel), so a notebook can measure the rounding error of
+one layer before trusting the converter.
 
 TensorFlow, ai-edge-litert, tf2onnx and onnxruntime are imported only inside
 the functions that need them; a missing one raises an ``ImportError`` that
@@ -485,6 +488,89 @@ class OnnxModel:
         """Outputs for a batch ``x`` (float32), computed ``batch_size`` samples at a time."""
         x = _as_batch(np.asarray(x, dtype=np.float32), self.input_shape, self.path.name)
         return _batched(lambda b: self._session.run(None, {self._input_name: b})[0], x, batch_size)
+
+
+# ---------------------------------------------------------------- quantization by hand
+
+INT8_RANGE = (-128, 127)
+
+
+@dataclass(frozen=True)
+class Int8Code:
+    """How a float tensor maps to int8: ``q = clip(round(x / scale) + zero_point, -128, 127)``.
+
+    ``scale`` and ``zero_point`` are arrays shaped to broadcast against the
+    tensor: one value for the whole tensor (*per-tensor*) or one per index
+    along the channel axis (*per-channel*), as :func:`int8_code` chose them.
+
+    Attributes:
+        scale: the float step between two neighbouring integers.
+        zero_point: the integer that stands for 0.0 (0 for a symmetric code).
+    """
+
+    scale: np.ndarray
+    zero_point: np.ndarray
+
+    def quantize(self, x) -> np.ndarray:
+        """``x`` as int8: ``clip(round(x / scale) + zero_point, -128, 127)``."""
+        x = np.asarray(x, dtype=np.float64)
+        q = np.round(x / self.scale) + self.zero_point
+        return np.clip(q, *INT8_RANGE).astype(np.int8)
+
+    def dequantize(self, q) -> np.ndarray:
+        """The float numbers the integers stand for: ``(q - zero_point) * scale``."""
+        return ((np.asarray(q, dtype=np.float64) - self.zero_point) * self.scale).astype(np.float32)
+
+    def round_trip(self, x) -> np.ndarray:
+        """``dequantize(quantize(x))``: what survives of ``x`` after 8 bits."""
+        return self.dequantize(self.quantize(x))
+
+
+def int8_code(x, axis: int | None = None, symmetric: bool = True) -> Int8Code:
+    """Choose the int8 scale and zero point that cover the values of ``x``, as LiteRT does.
+
+    * **symmetric** (LiteRT's rule for weights): ``zero_point = 0`` and
+      ``scale = max|x| / 127``, so the integers ``-127 ... 127`` cover
+      ``[-max|x|, max|x|]`` (the same code as ``keras.quantizers.abs_max_quantize``);
+    * **asymmetric** (for activations, e.g. all positive after a ReLU): the range
+      ``[min(x, 0), max(x, 0)]`` (it must hold 0.0 exactly) is spread over all 256
+      integers, ``scale = (max - min) / 255`` and ``zero_point = round(-128 - min / scale)``.
+
+    Args:
+        x: the float values to cover (a weight tensor, or activations from calibration data).
+        axis: ``None`` for one scale for the whole tensor (*per-tensor*), or the
+            channel axis for one scale per channel (*per-channel*; ``-1`` for the
+            output channels of a Keras ``Conv2D`` kernel).
+        symmetric: the symmetric code (weights) or the asymmetric one (activations).
+
+    Returns:
+        An :class:`Int8Code` (``.quantize``, ``.dequantize``, ``.round_trip``).
+
+    Example:
+        >>> code = int8_code(np.array([-1.0, 0.5, 1.27]))
+        >>> code.quantize([-1.0, 0.5, 1.27]).tolist(), float(code.scale)
+        ([-100, 50, 127], 0.01)
+    """
+    x = V.finite_array(x, "x", dtype=np.float64)
+    if x.size == 0:
+        raise ValueError(f"x must hold at least one value; received an array of shape {x.shape}.")
+    symmetric = V.boolean(symmetric, "symmetric")
+    if axis is None:
+        reduce = None
+    else:
+        axis = V.integer(axis, "axis", minimum=-x.ndim, maximum=x.ndim - 1,
+                         reason=f"an axis of x, which has {x.ndim} dimensions")
+        reduce = tuple(i for i in range(x.ndim) if i != axis % x.ndim)
+    keep = axis is not None  # per channel: shaped to broadcast against x; per tensor: a 0-d array
+    if symmetric:
+        largest = np.max(np.abs(x), axis=reduce, keepdims=keep)
+        scale = np.where(largest > 0, largest / 127.0, 1.0)  # an all-zero channel: any scale codes it exactly
+        return Int8Code(scale=scale, zero_point=np.zeros_like(scale, dtype=np.int64))
+    low = np.minimum(np.min(x, axis=reduce, keepdims=keep), 0.0)
+    high = np.maximum(np.max(x, axis=reduce, keepdims=keep), 0.0)
+    scale = np.where(high > low, (high - low) / 255.0, 1.0)
+    zero_point = np.clip(np.round(INT8_RANGE[0] - low / scale), *INT8_RANGE).astype(np.int64)
+    return Int8Code(scale=scale, zero_point=zero_point)
 
 
 # ---------------------------------------------------------------- measuring

@@ -107,3 +107,52 @@ def test_a_higher_tone_lands_in_a_higher_mel_band():
 def test_bad_arguments_say_what_was_received(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+# ---------------------------------------------------------------- WAV files
+
+
+def test_wav_round_trip_and_scipy_reads_what_we_write(tmp_path):
+    import scipy.io.wavfile
+
+    signal = np.sin(2 * np.pi * 440 * np.arange(4000) / 8000) * 0.8
+    path = audio.write_wav(tmp_path / "tone.wav", signal, 8000)
+    decoded, rate = audio.read_wav(path)
+    assert rate == 8000 and decoded.dtype == np.float32 and decoded.shape == (4000,)
+    np.testing.assert_allclose(decoded, signal, atol=0.5 / 32768 + 1e-7)  # 16 bits: half a step of rounding
+    scipy_rate, scipy_pcm = scipy.io.wavfile.read(path)
+    assert scipy_rate == 8000 and scipy_pcm.dtype == np.int16
+    np.testing.assert_array_equal(scipy_pcm, np.round(signal * 32768).astype(np.int16))
+
+
+@pytest.mark.parametrize("dtype, full_scale", [(np.int16, 32768), (np.int32, 2**31), (np.uint8, 128)])
+def test_read_wav_decodes_what_scipy_writes_and_averages_channels(tmp_path, dtype, full_scale):
+    import scipy.io.wavfile
+
+    rng = np.random.default_rng(1)
+    info = np.iinfo(dtype)
+    stereo = rng.integers(info.min, info.max, size=(300, 2), endpoint=True).astype(dtype)
+    scipy.io.wavfile.write(tmp_path / "s.wav", 16000, stereo)
+    decoded, rate = audio.read_wav(tmp_path / "s.wav")
+    centred = stereo.astype(np.float64) - (128 if dtype == np.uint8 else 0)
+    assert rate == 16000
+    np.testing.assert_allclose(decoded, centred.mean(axis=1) / full_scale, atol=1e-6)
+
+
+def test_fix_length_pads_and_trims_at_the_end():
+    x = np.arange(1, 6, dtype=np.float32)
+    np.testing.assert_array_equal(audio.fix_length(x, 3), [1, 2, 3])
+    np.testing.assert_array_equal(audio.fix_length(x, 7), [1, 2, 3, 4, 5, 0, 0])
+    assert audio.fix_length(np.ones((2, 5)), 8).shape == (2, 8)
+
+
+def test_wav_helpers_refuse_bad_input(tmp_path):
+    with pytest.raises(ValueError, match=r"\[-1, 1\].*received values up to 2"):
+        audio.write_wav(tmp_path / "loud.wav", np.array([0.0, 2.0]), 8000)
+    with pytest.raises(ValueError, match="existing WAV file"):
+        audio.read_wav(tmp_path / "missing.wav")
+    (tmp_path / "text.wav").write_text("not a wav")
+    with pytest.raises(ValueError, match="not a PCM WAV file"):
+        audio.read_wav(tmp_path / "text.wav")
+    with pytest.raises(ValueError, match="num_samples"):
+        audio.fix_length(np.ones(3), 0)

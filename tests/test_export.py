@@ -187,3 +187,44 @@ def test_load_keras_names_a_class_nobody_registered(tmp_path):
     keras.saving.get_custom_objects().pop("elsewhere>Doubler")  # as in a fresh process that never defined it
     with pytest.raises(ValueError, match=r"uses the class 'Doubler', which is not registered.*import the module"):
         export.load_keras(path)
+
+
+# ---------------------------------------------------------------- int8 by hand
+
+
+def test_int8_code_symmetric_per_channel_matches_keras_abs_max_quantize():
+    w = np.random.default_rng(0).normal(size=(3, 3, 2, 4)) * np.array([1.0, 0.1, 0.01, 2.0])
+    code = export.int8_code(w, axis=-1)
+    q_keras, scale_keras = keras.quantizers.abs_max_quantize(w.astype(np.float32), axis=(0, 1, 2), to_numpy=True)
+    np.testing.assert_array_equal(code.quantize(w), keras.ops.convert_to_numpy(q_keras))
+    np.testing.assert_allclose(code.scale, 1.0 / keras.ops.convert_to_numpy(scale_keras), rtol=1e-5)
+    assert code.scale.shape == (1, 1, 1, 4) and not code.zero_point.any()
+
+
+def test_int8_round_trip_error_is_at_most_half_a_step_and_per_channel_beats_per_tensor():
+    w = np.random.default_rng(1).normal(size=(5, 5, 3, 8)) * np.geomspace(0.01, 1.0, 8)
+    per_tensor, per_channel = export.int8_code(w), export.int8_code(w, axis=-1)
+    for code in (per_tensor, per_channel):
+        assert np.all(np.abs(code.round_trip(w) - w) <= code.scale / 2 + 1e-7)
+    error_tensor = np.abs(per_tensor.round_trip(w) - w).max(axis=(0, 1, 2))
+    error_channel = np.abs(per_channel.round_trip(w) - w).max(axis=(0, 1, 2))
+    assert np.all(error_channel <= error_tensor + 1e-9)
+    assert error_channel[0] < error_tensor[0] / 10  # the smallest channel gains the most
+
+
+def test_int8_code_asymmetric_codes_zero_exactly_and_uses_all_256_integers():
+    x = np.random.default_rng(2).uniform(0.5, 6.0, size=1000)  # all positive, as after a ReLU
+    code = export.int8_code(x, symmetric=False)
+    assert code.dequantize(code.quantize(0.0)) == 0.0
+    q = code.quantize(np.concatenate([[0.0], x]))
+    assert q.min() == -128 and q.max() == 127
+    np.testing.assert_allclose(code.round_trip(x), x, atol=float(code.scale) / 2 + 1e-6)
+
+
+def test_int8_code_refuses_bad_input():
+    with pytest.raises(ValueError, match="received"):
+        export.int8_code(np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match="axis"):
+        export.int8_code(np.ones((2, 3)), axis=2)
+    with pytest.raises(ValueError, match="at least one value"):
+        export.int8_code(np.zeros((0,)))

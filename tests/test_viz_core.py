@@ -50,6 +50,9 @@ def test_bar_chart_and_line_plot():
     same = viz.line_plot([1, 2], {"a": [1, 1], "b": [1, 1]}, distinct=True).axes[0].lines  # b lies on a
     assert same[0].get_marker() != same[1].get_marker() and same[0].get_linestyle() != same[1].get_linestyle()
     assert outside.get_bbox_to_anchor().x0 > viz.line_plot([1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}).axes[0].bbox.x1 - 1
+    ax = viz.line_plot([100, 1000], {"a": [0.5, 0.9]}, logx=True, chance=1 / 6).axes[0]
+    assert ax.get_xscale() == "log" and ax.lines[-1].get_ydata()[0] == 1 / 6
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "chance"]
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,22 @@ def test_plot_history_marks_the_best_epoch_and_uses_given_axes():
     assert len(fig.axes) == 1
 
 
+def test_plot_histories_one_colour_per_model_one_line_per_seed_and_a_chance_line():
+    short = {"accuracy": [0.3, 0.6], "val_accuracy": [0.2, 0.5]}
+    fig = viz.plot_histories({"CNN": [HISTORY, short], "ViT": [short]}, chance=0.25)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 2 * 2 + 2 + 1  # train + validation per seed, and the chance line
+    assert ax.lines[0].get_color() == ax.lines[3].get_color() != ax.lines[4].get_color()
+    np.testing.assert_array_equal(ax.lines[3].get_ydata(), short["val_accuracy"])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["CNN, train", "CNN, validation", "ViT, train", "ViT, validation", "chance"]
+    assert ax.lines[-1].get_ydata()[0] == 0.25
+    with pytest.raises(ValueError, match="'top5' is not in the history of 'CNN'"):
+        viz.plot_histories({"CNN": [HISTORY]}, metric="top5")
+    with pytest.raises(ValueError, match="non-empty"):
+        viz.plot_histories({})
+
+
 def test_plot_confusion_matrix_counts_and_fractions():
     cm = np.array([[5, 1], [0, 4]])
     fig = viz.plot_confusion_matrix(cm, ["cat", "dog"])

@@ -64,7 +64,12 @@ from cnnkit.viz.segmentation import (
     show_mask,
     show_segmentation,
 )
-from cnnkit.viz.training import plot_confusion_matrix, plot_history, show_predictions
+from cnnkit.viz.training import (
+    plot_confusion_matrix,
+    plot_histories,
+    plot_history,
+    show_predictions,
+)
 from cnnkit.viz.video import (
     animate_clips,
     clip_to_gif,
@@ -107,6 +112,7 @@ __all__ = [
     "new_axes",
     "plot_confusion_matrix",
     "plot_repeats",
+    "plot_histories",
     "plot_history",
     "show_feature_maps",
     "show_filters",

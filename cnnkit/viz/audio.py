@@ -40,7 +40,8 @@ def show_waveform(wave, sample_rate: float, title: str | None = None, ax=None, f
 
 
 def show_spectrogram(spectrogram, sample_rate: float | None = None, frame_step: int | None = None,
-                     band_hz=None, title: str | None = None, ax=None, colorbar: bool = False, figsize=(4.0, 2.4)):
+                     band_hz=None, title: str | None = None, ax=None, colorbar: bool = False, figsize=(4.0, 2.4),
+                     vmin: float | None = None, vmax: float | None = None):
     """Show a ``(frames, bins)`` spectrogram as an image: time to the right, frequency upwards.
 
     Args:
@@ -50,6 +51,8 @@ def show_spectrogram(spectrogram, sample_rate: float | None = None, frame_step: 
         band_hz: optional centre frequency of each bin (e.g.
             :func:`cnnkit.audio.mel_band_centers`); labels a few y ticks in Hz.
         colorbar: draw a colour bar (log magnitude).
+        vmin, vmax: the log magnitudes at the two ends of the colour map (default: this
+            spectrogram's own range); give several spectrograms the same ones to compare them.
 
     Returns:
         The Figure.
@@ -66,7 +69,7 @@ def show_spectrogram(spectrogram, sample_rate: float | None = None, frame_step: 
     frames, bins = spec.shape
     extent_x = frames * frame_step / sample_rate if sample_rate and frame_step else frames
     shown = ax.imshow(spec.T, origin="lower", aspect="auto", cmap="magma", interpolation="nearest",
-                      extent=(0, extent_x, -0.5, bins - 0.5))
+                      extent=(0, extent_x, -0.5, bins - 0.5), vmin=vmin, vmax=vmax)
     ax.set_xlabel("time (s)" if sample_rate and frame_step else "frame", fontsize=8)
     if band_hz is not None:
         ticks = np.linspace(0, bins - 1, 4).round().astype(int)
@@ -83,7 +86,7 @@ def show_spectrogram(spectrogram, sample_rate: float | None = None, frame_step: 
 
 
 def show_sounds(waves, spectrograms, titles, sample_rate: float, frame_step: int, band_hz=None, axes=None,
-                panel_size: float = 1.9):
+                panel_size: float = 1.9, colorbar: bool = True):
     """One column per sound: its waveform on top, its spectrogram below.
 
     Args:
@@ -92,22 +95,31 @@ def show_sounds(waves, spectrograms, titles, sample_rate: float, frame_step: int
         titles: one title per column (e.g. the class names).
         sample_rate, frame_step, band_hz: as in :func:`show_spectrogram`.
         axes: ``2 * n`` existing axes (waveforms first), or ``None``.
+        colorbar: one colour scale for every spectrogram (the range of all of them), shown
+            as a colour bar right of the last one, so the same colour means the same log
+            magnitude in every panel.
 
     Returns:
         The Figure.
     """
+    colorbar = V.boolean(colorbar, "colorbar")
     n = len(waves)
     if len(spectrograms) != n or len(titles) != n:
         raise ValueError(f"Expected as many spectrograms and titles as waves ({n}); received "
                          f"{len(spectrograms)} spectrograms and {len(titles)} titles.")
     fig, flat = grid_axes(2 * n, ncols=n, axes=axes, panel_size=panel_size, aspect=0.6)
+    values = [np.asarray(s, dtype=np.float32) for s in spectrograms]
+    low, high = (min(float(v.min()) for v in values), max(float(v.max()) for v in values)) if colorbar else (None, None)
     for i in range(n):
         show_waveform(waves[i], sample_rate, title=titles[i], ax=flat[i])
         flat[i].set_yticks([])
-        show_spectrogram(spectrograms[i], sample_rate, frame_step, band_hz if i == 0 else None, ax=flat[n + i])
+        show_spectrogram(values[i], sample_rate, frame_step, band_hz if i == 0 else None, ax=flat[n + i],
+                         vmin=low, vmax=high)
         if i:
             flat[n + i].set_ylabel("")
             flat[n + i].set_yticks([])
+    if colorbar:
+        fig.colorbar(flat[2 * n - 1].images[0], ax=list(flat[n:2 * n]), shrink=0.9, pad=0.02, label="log magnitude")
     return fig
 
 

@@ -224,7 +224,7 @@ DISTINCT_STYLES = (("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."), ("v", (0, (
 
 def line_plot(x, series: dict, title: str | None = None, xlabel: str | None = None, ylabel: str | None = None,
               ax=None, marker: str = "o", logy: bool = False, figsize=(4.5, 3.0), legend: str = "inside",
-              distinct: bool = False):
+              distinct: bool = False, logx: bool = False, chance: float | None = None):
     """Plot several named series ``{name: y_values}`` against the same ``x``.
 
     Args:
@@ -232,6 +232,8 @@ def line_plot(x, series: dict, title: str | None = None, xlabel: str | None = No
             the axes, for many series whose curves fill the plot.
         distinct: give each series its own marker and dash pattern (``marker`` is then
             ignored), so series that coincide (two models both at accuracy 1.0) stay visible.
+        logx, logy: logarithmic axes (e.g. training set sizes that grow by a factor).
+        chance: draw a dashed grey line at this y value, labelled "chance" (an accuracy's floor).
 
     Returns:
         The Figure.
@@ -252,13 +254,17 @@ def line_plot(x, series: dict, title: str | None = None, xlabel: str | None = No
                     label=name)
         else:
             ax.plot(x, ys, marker=marker, markersize=4, label=name)
+    if chance is not None:
+        ax.axhline(V.number(chance, "chance"), color="grey", linestyle="--", linewidth=1, label="chance")
     if logy:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.title.set_fontsize(10)
     ax.grid(alpha=0.3)
-    if len(series) > 1 and legend == "outside":
+    if len(series) + (chance is not None) > 1 and legend == "outside":
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
-    elif len(series) > 1:
+    elif len(series) + (chance is not None) > 1:
         ax.legend(fontsize=8)
     return fig

@@ -82,6 +82,53 @@ def plot_history(history, metrics=None, axes=None, panel_size=(3.6, 2.6)):
     return fig
 
 
+def plot_histories(histories: dict, metric: str = "accuracy", ax=None, title: str | None = None,
+                   chance: float | None = None, figsize=(4.5, 3.0)):
+    """Learning curves of several models over several seeds in one panel: train solid, validation dashed.
+
+    Each model gets one colour and one thin line per seed (the seeds may have
+    stopped at different epochs), so overfitting (training far above
+    validation) and underfitting (both low) show at a glance, with their spread.
+
+    Args:
+        histories: ``{model name: [history per seed]}``; each history a
+            :class:`cnnkit.train.TrainingHistory`, a ``keras.callbacks.History`` or a
+            ``{metric: [values per epoch]}`` dict.
+        metric: the base metric to draw (its ``val_`` twin is drawn dashed when logged).
+        ax: an existing Axes, or ``None`` for a new figure.
+        chance: draw a dotted grey line at this value (an accuracy's floor).
+
+    Returns:
+        The Figure.
+
+    Example:
+        >>> plot_histories({"CNN": [h0, h1, h2], "ViT": [g0, g1, g2]}, chance=1 / 6);   # doctest: +SKIP
+    """
+    if not isinstance(histories, dict) or not histories:
+        raise ValueError("histories must be a non-empty {model name: [history per seed]} dict; "
+                         f"received {type(histories).__name__}.")
+    fig, ax = new_axes(ax, figsize)
+    for i, (name, runs) in enumerate(histories.items()):
+        color = f"C{i % 10}"
+        runs = list(runs) if isinstance(runs, (list, tuple)) else [runs]
+        for j, run in enumerate(runs):
+            values, _ = _history_dict(run)
+            if metric not in values:
+                raise ValueError(f"metric {metric!r} is not in the history of {name!r}; it has {sorted(values)}.")
+            for key, style, part in ((metric, "-", "train"), (f"val_{metric}", "--", "validation")):
+                if key in values:
+                    ys = values[key]
+                    ax.plot(np.arange(1, len(ys) + 1), ys, style, color=color, linewidth=1, alpha=0.8,
+                            label=f"{name}, {part}" if j == 0 else None)
+    if chance is not None:
+        ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label="chance")
+    ax.set(xlabel="epoch", ylabel=metric, title=title or f"{metric}: one line per seed")
+    ax.title.set_fontsize(10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return fig
+
+
 # ---------------------------------------------------------------- confusion matrix
 
 
