@@ -7,32 +7,14 @@ and the facts the checks rely on (the band widths of exercise 01.3, measured).
 
 from __future__ import annotations
 
-import io
-from contextlib import redirect_stdout
-
 import numpy as np
 import pytest
 import scipy.signal
+from exercise_helpers import check, rejected
 
 from cnnkit import exercises, ops
 from cnnkit.exercises import TODO, nb01
 from cnnkit.exercises.nb01 import SOBEL_X, SOBEL_Y
-
-
-def check(exercise_id, answer) -> str:
-    out = io.StringIO()
-    with redirect_stdout(out):
-        exercises.check(exercise_id, answer)
-    return out.getvalue()
-
-
-def rejected(exercise_id, answer, match: str, received: bool = True) -> str:
-    with pytest.raises(AssertionError, match=match) as caught:
-        check(exercise_id, answer)
-    message = str(caught.value)
-    assert "Expected" in message and "\nHint: " in message
-    assert received <= ("Received" in message)  # an error raised inside the learner's function is reported as such
-    return message
 
 
 def test_every_exercise_of_01_is_registered_in_order():

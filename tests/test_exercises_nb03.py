@@ -11,34 +11,16 @@ dict of 03.6 with and without PyTorch.
 
 from __future__ import annotations
 
-import io
-from contextlib import redirect_stdout
-
 import keras
 import numpy as np
 import pytest
+from exercise_helpers import check, rejected
 
 from cnnkit import analysis, create_model, exercises
 from cnnkit.exercises import TODO, nb03
 from cnnkit.models.simple_cnn import TORCH_NAMES, load_torch_weights
 
 L = keras.layers
-
-
-def check(exercise_id, answer) -> str:
-    out = io.StringIO()
-    with redirect_stdout(out):
-        exercises.check(exercise_id, answer)
-    return out.getvalue()
-
-
-def rejected(exercise_id, answer, match: str, received: bool = True) -> str:
-    with pytest.raises(AssertionError, match=match) as caught:
-        check(exercise_id, answer)
-    message = str(caught.value)
-    assert "Expected" in message and "\nHint: " in message
-    assert received <= ("Received" in message)  # an error raised inside the learner's function is reported as such
-    return message
 
 
 def test_every_exercise_of_03_is_registered_in_order():

@@ -7,28 +7,10 @@ the facts the checks rely on (the builders' parameter counts and levels).
 
 from __future__ import annotations
 
-import io
-from contextlib import redirect_stdout
-
-import pytest
+from exercise_helpers import check, rejected
 
 from cnnkit import exercises
-from cnnkit.exercises import TODO, nb04
-
-
-def check(exercise_id, answer=TODO) -> str:
-    out = io.StringIO()
-    with redirect_stdout(out):
-        exercises.check(exercise_id, answer)
-    return out.getvalue()
-
-
-def rejected(exercise_id, answer, match: str) -> str:
-    with pytest.raises(AssertionError, match=match) as caught:
-        check(exercise_id, answer)
-    message = str(caught.value)
-    assert "Expected" in message and "\nHint: " in message
-    return message
+from cnnkit.exercises import nb04
 
 
 def test_every_exercise_of_04_is_registered_in_order():

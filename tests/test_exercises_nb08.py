@@ -11,31 +11,13 @@ every backend.
 
 from __future__ import annotations
 
-import io
-from contextlib import redirect_stdout
-
 import keras
 import numpy as np
-import pytest
+from exercise_helpers import check, rejected
 
 from cnnkit import analysis, audio, exercises
 from cnnkit.exercises import TODO, nb08
 from cnnkit.models import create_model, sequence
-
-
-def check(exercise_id, answer) -> str:
-    out = io.StringIO()
-    with redirect_stdout(out):
-        exercises.check(exercise_id, answer)
-    return out.getvalue()
-
-
-def rejected(exercise_id, answer, match: str) -> str:
-    with pytest.raises(AssertionError, match=match) as caught:
-        check(exercise_id, answer)
-    message = str(caught.value)
-    assert "Expected" in message and "Received" in message and "\nHint: " in message
-    return message
 
 
 def test_every_exercise_of_08_is_registered_in_order():
