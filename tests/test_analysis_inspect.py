@@ -125,3 +125,44 @@ def test_class_probabilities_is_the_softmax_of_the_logits_and_passes_probabiliti
     np.testing.assert_allclose(probs, keras.ops.convert_to_numpy(keras.ops.softmax(logits)), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-12)
     np.testing.assert_allclose(analysis.inspect.class_probabilities(model, x, from_logits=False), logits, rtol=1e-6)
+
+
+def test_visualize_filters_drives_a_linear_channel_to_the_corners_of_the_input_range():
+    # For a 1x1 convolution, channel c's mean activation is sum_k w[k, c] * mean(x_k) + b: gradient
+    # ascent (clipped to [0, 1]) must end with input channel k at 1 where w[k, c] > 0 and at 0 where < 0.
+    model = keras.Sequential([keras.Input((6, 6, 3)), L.Conv2D(2, 1, name="mix")])
+    model.get_layer("mix").set_weights([np.array([[[[1.0, -2.0], [-0.5, 1.0], [2.0, 0.5]]]], "float32"),
+                                        np.zeros(2, "float32")])
+    patterns = analysis.visualize_filters(model, "mix", [0, 1], steps=60, step_size=0.1, border=0.0)
+    assert patterns.shape == (2, 6, 6, 3) and patterns.dtype == np.float32
+    np.testing.assert_array_equal(patterns[0], np.broadcast_to([1.0, 0.0, 1.0], (6, 6, 3)))
+    np.testing.assert_array_equal(patterns[1], np.broadcast_to([0.0, 1.0, 1.0], (6, 6, 3)))
+
+
+def test_visualize_filters_excites_each_channel_more_than_the_starting_noise():
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((16, 16, 3)), L.Conv2D(4, 3, padding="same", activation="relu", name="c1"),
+                              L.Conv2D(5, 3, padding="same", name="c2")])  # linear: no channel is dead
+    channels = [4, 0, 2]
+    patterns = analysis.visualize_filters(model, "c2", channels, steps=20, seed=1)
+    noise = np.clip(0.5 + 0.05 * np.random.default_rng(1).standard_normal((3, 16, 16, 3)), 0, 1)
+    after = analysis.feature_maps(model, patterns, "c2")[:, 1:-1, 1:-1].mean(axis=(1, 2))
+    before = analysis.feature_maps(model, noise, "c2")[:, 1:-1, 1:-1].mean(axis=(1, 2))
+    for i, c in enumerate(channels):
+        assert after[i, c] > before[i, c], (c, after[i, c], before[i, c])
+    assert 0.0 <= patterns.min() and patterns.max() <= 1.0
+
+
+def test_visualize_filters_refuses_bad_channels_layers_and_input_shapes():
+    model = keras.Sequential([keras.Input((8, 8, 1)), L.Conv2D(3, 3, name="conv"), L.Flatten(name="flat")])
+    with pytest.raises(ValueError, match=r"in \[0, 2\].*received \[3\]"):
+        analysis.visualize_filters(model, "conv", [3])
+    with pytest.raises(ValueError, match=r"non-empty.*received \[\]"):
+        analysis.visualize_filters(model, "conv", [])
+    with pytest.raises(ValueError, match=r"2D feature map.*'flat'"):
+        analysis.visualize_filters(model, "flat", [0])
+    with pytest.raises(ValueError, match=r"steps must be a positive integer"):
+        analysis.visualize_filters(model, "conv", [0], steps=0)
+    open_model = keras.Sequential([keras.Input((None, None, 1)), L.Conv2D(3, 3, name="conv")])
+    with pytest.raises(ValueError, match=r"fully defined input shape"):
+        analysis.visualize_filters(open_model, "conv", [0])

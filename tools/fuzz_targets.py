@@ -850,6 +850,12 @@ T("analysis", "analysis.occlusion_map", lambda F: {"model": clf(F), "images": X(
   skip={"stride": {"none": "None: the patch size"}, "fill": {"zero": "0: black", "negative": "any fill"},
         "images": {"no batch axis": "one image is documented"}},
   extra={"patch": {"larger than the image": 16}})
+T("analysis", "analysis.visualize_filters", lambda F: {"model": clf(F), "layer": "conv", "channels": [0, 1],
+                                                       "steps": 2},
+  {"model": "model", "layer": "name", "channels": "custom", "steps": "posint", "step_size": "positive",
+   "border": "custom", "seed": "nonneg"},
+  extra={"channels": {"empty": [], "out of range": [99], "negative": [-1], "fractional": [0.5], "string": "0"},
+         "border": {"half": 0.5, "negative": -0.1, "nan": float("nan"), "string": "0.1"}})
 T("analysis", "analysis.receptive_field", lambda F: {"model": clf(F)}, {"model": "model", "input_shape": "shape"},
   skip={"input_shape": {"huge": "a receptive field is arithmetic: no allocation"}})
 T("analysis", "analysis.summary_table", lambda F: {"model": clf(F)}, {"model": "model", "input_shape": "shape"})

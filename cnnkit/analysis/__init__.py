@@ -13,7 +13,8 @@ that merge, and custom layers too):
 Both print as tables, look rows up by layer name (``table["conv1"]``) and give
 plain dicts with ``to_rows()``. What a model computes on an image
 (:mod:`~cnnkit.analysis.inspect`): :func:`feature_maps`, :func:`grad_cam`,
-:func:`occlusion_map`, :func:`last_conv_layer`. Gradients on every backend
+:func:`occlusion_map`, :func:`last_conv_layer`,
+:func:`visualize_filters`. Gradients on every backend
 (:mod:`~cnnkit.analysis.autodiff`): :func:`gradients` of a function written
 with ``keras.ops``, :func:`weight_gradients` of a loss with respect to a
 model's weights. :func:`flatten_layers` lists a model's layers including the
@@ -25,7 +26,13 @@ only code here that reads Keras internals.
 
 from cnnkit.analysis._graph import flatten_layers
 from cnnkit.analysis.autodiff import gradients, weight_gradients
-from cnnkit.analysis.inspect import feature_maps, grad_cam, last_conv_layer, occlusion_map
+from cnnkit.analysis.inspect import (
+    feature_maps,
+    grad_cam,
+    last_conv_layer,
+    occlusion_map,
+    visualize_filters,
+)
 from cnnkit.analysis.receptive_fields import FieldRow, ReceptiveField, receptive_field
 from cnnkit.analysis.summary import SummaryRow, SummaryTable, summary_table
 
@@ -42,5 +49,6 @@ __all__ = [
     "occlusion_map",
     "receptive_field",
     "summary_table",
+    "visualize_filters",
     "weight_gradients",
 ]

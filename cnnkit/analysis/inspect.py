@@ -2,7 +2,9 @@
 
 :func:`feature_maps` returns a layer's activations; :func:`grad_cam` shows
 which pixels a class score depends on (from gradients); :func:`occlusion_map`
-measures it (grey out a patch, see the probability fall). :mod:`cnnkit.viz.inspect` draws them.
+measures it (grey out a patch, see the probability fall); :func:`visualize_filters`
+asks the reverse question, which image a channel responds to most (gradient ascent
+on the input). :mod:`cnnkit.viz.inspect` draws them.
 """
 
 from __future__ import annotations
@@ -220,3 +222,71 @@ def occlusion_map(model, images, patch: int = 8, stride: int | None = None, fill
         maps[:, i] = base[rows, chosen][:, None] - p[rows[:, None], np.arange(len(lefts))[None], chosen[:, None]]
     chosen = chosen.astype("int32")
     return (maps[0], int(chosen[0])) if single else (maps, chosen)
+
+
+def visualize_filters(model, layer, channels, steps: int = 40, step_size: float = 0.05, border: float = 0.1,
+                      seed: int = 0) -> np.ndarray:
+    """Feature visualisation: an input image that each chosen channel of ``layer`` responds to strongly.
+
+    Gradient ascent on the input (Erhan et al., 2009; Chollet, *Deep Learning
+    with Python*, "visualizing convnet filters"): start from grey noise, and
+    repeatedly step the image along the gradient of the channel's mean
+    activation, normalised to unit RMS so every step has the same size, clipped
+    to the model's ``[0, 1]`` input range. The gradient comes from
+    :func:`cnnkit.analysis.gradients`, so it runs on every Keras backend. All
+    channels are optimised together, one image each, in one batch.
+
+    Args:
+        model: a functional or ``Sequential`` model with a fully defined input shape,
+            taking images in ``[0, 1]`` (cnnkit's convention).
+        layer: a layer name or a layer of the model with a spatial output ``(N, h, w, channels)``.
+        channels: the channel indices to visualise (ints).
+        steps: gradient-ascent steps.
+        step_size: size of each step, in input units (RMS over the image).
+        border: the fraction of the feature map's height and width left out on each side of
+            the objective, so the pattern fills the middle rather than the padded edges.
+        seed: seed of the starting noise.
+
+    Returns:
+        ``(len(channels), H, W, C)`` float32 images in ``[0, 1]``, in the order of ``channels``.
+
+    Example:
+        >>> patterns = visualize_filters(lite0, "P4", [0, 5, 9])      # doctest: +SKIP
+        >>> patterns.shape                                            # doctest: +SKIP
+        (3, 224, 224, 3)
+    """
+    target = _find_layer(_model(model), layer)
+    out_shape = tuple(target.output.shape)
+    if len(out_shape) != 4:
+        raise ValueError(f"layer must output a 2D feature map (batch, height, width, channels); received layer "
+                         f"{target.name!r} with output shape {out_shape}.")
+    input_shape = tuple(model.inputs[0].shape[1:])
+    if None in input_shape:
+        raise ValueError(f"model must have a fully defined input shape to start from an image; received "
+                         f"{input_shape}. Build it with input_shape=(height, width, channels).")
+    chosen = V.integer_array(channels, "channels", "channel indices")
+    if chosen.ndim != 1 or chosen.size == 0 or chosen.min() < 0 or chosen.max() >= out_shape[-1]:
+        raise ValueError(f"channels must be a non-empty list of channel indices in [0, {out_shape[-1] - 1}] "
+                         f"(layer {target.name!r} has {out_shape[-1]} channels); received {channels!r}.")
+    channels = chosen.tolist()
+    steps, step_size = V.positive_int(steps, "steps"), V.positive_float(step_size, "step_size")
+    border = V.number(border, "border", 0.0, 0.49)
+    seed = V.integer(seed, "seed", 0)
+
+    probe = keras.Model(_model_input(model), target.output)
+    height, width = out_shape[1:3]
+    top, left = int(border * height), int(border * width)
+    selector = np.eye(out_shape[-1], dtype="float32")[channels]  # (N, channels): image i looks at channel i
+
+    def objective(images):
+        """Sum over the batch of each image's own channel's mean activation (the images do not interact)."""
+        maps = probe(images, training=False)[:, top:height - top, left:width - left, :]
+        return keras.ops.sum(keras.ops.multiply(keras.ops.mean(maps, axis=(1, 2)), selector))
+
+    rng = np.random.default_rng(seed)
+    images = np.clip(0.5 + 0.05 * rng.standard_normal((len(channels), *input_shape)), 0, 1).astype("float32")
+    for _ in range(steps):
+        (grad,) = gradients(objective, images)
+        rms = np.sqrt(np.mean(grad ** 2, axis=(1, 2, 3), keepdims=True))
+        images = np.clip(images + step_size * grad / (rms + 1e-12), 0.0, 1.0).astype("float32")
+    return images
