@@ -39,12 +39,13 @@ def pyramid_levels(name: str) -> list[str]:
 
 
 model_answer("04.1", (
-    "Measure it as section 2 does, three seeds per variant. Doubling the depth makes the plain stack's "
-    "first-to-last gradient ratio larger and its training loss after the same budget higher (degradation "
-    "grows with depth), while the residual stack's loss barely moves: each block starts close to the "
-    "identity, so 8 blocks per stage are not much harder to optimise than 4. Without batch norm "
-    "(`use_bn=False`) the plain stack's gradients shrink towards the input end instead of being merely "
-    "uneven, and it may not train at all in the budget; the residual one still does, more slowly."),
+    "Measure it as section 2 does, three seeds per variant. In the worked solution, doubling the depth "
+    "makes the plain stack's first-to-last gradient ratio jump from tens to thousands, while the residual "
+    "stack's stays in the tens: depth makes plain gradients far less even. The hypothesis to test next, by "
+    "training both for section 2's budget: the plain stack's training loss rises further (degradation grows "
+    "with depth) while the residual stack's barely moves, since each block starts close to the identity. "
+    "Without batch norm (`use_bn=False`) expect the plain stack to train even worse in the budget and the "
+    "residual one to still train, more slowly; compare the means over three seeds with `experiments.verdict`."),
     title="Deeper still", level=2, minutes=20)
 
 model_answer("04.2", (
