@@ -13,6 +13,8 @@ they never touch the network.
 from __future__ import annotations
 
 import os
+import socket
+import urllib.parse
 
 QUICK_ENV = "CNNKIT_QUICK"
 OFFLINE_ENV = "CNNKIT_OFFLINE"
@@ -54,3 +56,29 @@ def pick(full, quick):
         >>> epochs = pick(full=20, quick=2)
     """
     return quick if quick_mode() else full
+
+
+def reachable(url: str, timeout: float = 3.0) -> bool:
+    """Whether the server of ``url`` accepts a connection within ``timeout`` seconds.
+
+    The online loaders ask this before they download, so that offline they fall back
+    at once, with cnnkit's own message, instead of printing Keras's "Downloading data
+    from ..." and waiting for a network timeout. Behind a proxy (``HTTPS_PROXY`` or
+    ``HTTP_PROXY`` set) a direct connection says nothing, so it answers True and lets
+    the download itself decide.
+
+    Example:
+        >>> reachable("http://127.0.0.1:9/")   # the discard port: nothing listens here
+        False
+    """
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")):
+        return True
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname:
+        raise ValueError(f"url must be an address like 'https://host/path'; received {url!r}.")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return True
+    except OSError:  # no route, DNS failure, refused, timed out
+        return False

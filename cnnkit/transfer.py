@@ -168,6 +168,8 @@ def load_pretrained(name: str = "mobilenet_v2", input_shape=(96, 96, 3), weights
                   "weights='imagenet') (weights inside an installed package, offline).")
     elif config.offline_mode():
         reason = f"{config.OFFLINE_ENV}=1 is set"
+    elif not config.reachable(origin):
+        reason = f"no connection to {origin.split('/')[2]}"
     else:
         try:
             path = keras.utils.get_file(fname, origin, file_hash=WEIGHT_HASHES[fname], cache_subdir="models")

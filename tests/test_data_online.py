@@ -29,9 +29,25 @@ def test_fashion_mnist_fallback_when_the_download_fails(monkeypatch, capsys):
     import keras
 
     monkeypatch.setattr(keras.utils, "get_file", no_network)
+    monkeypatch.setattr(online.config, "reachable", lambda url: True)  # the server answers; the download fails
     ds = data.load_fashion_mnist()
     assert ds.name == "shapes" and ds.input_shape == (28, 28, 3)
     assert "Temporary failure in name resolution" in capsys.readouterr().err
+
+
+def test_no_connection_falls_back_before_keras_prints_anything(monkeypatch, capsys):
+    # Offline, Keras's get_file would print "Downloading data from ..." before failing: that line
+    # must not reach a learner's notebook, so the loader asks config.reachable first.
+    monkeypatch.setenv("CNNKIT_OFFLINE", "0")
+    import keras
+
+    requests, asked = [], []
+    monkeypatch.setattr(keras.utils, "get_file", lambda *args, **kwargs: requests.append(args))
+    monkeypatch.setattr(online.config, "reachable", lambda url: asked.append(url) or False)
+    ds = data.load_cifar10()
+    out, err = capsys.readouterr()
+    assert ds.name == "shapes" and requests == [] and asked == [online.CIFAR10_URL]
+    assert out == "" and "no connection to www.cs.toronto.edu" in err and err.count("[cnnkit]") == 1
 
 
 def test_cifar10_binary_reader(tmp_path):

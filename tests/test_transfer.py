@@ -45,6 +45,7 @@ def test_failed_download_falls_back_with_the_reason(monkeypatch, capsys):
         raise OSError("URL fetch failure: no route to host")
 
     monkeypatch.setattr(keras.utils, "get_file", no_network)
+    monkeypatch.setattr(config, "reachable", lambda url: True)
     backbone = transfer.load_pretrained("efficientnet_b0", input_shape=SHAPE)
     assert not backbone.pretrained
     assert "OSError: URL fetch failure: no route to host" in capsys.readouterr().err
@@ -64,6 +65,7 @@ def test_pretrained_weights_are_downloaded_with_the_hash_cnnkit_keeps(monkeypatc
         return str(weights_file)
 
     monkeypatch.setattr(keras.utils, "get_file", get_file)
+    monkeypatch.setattr(config, "reachable", lambda url: True)
     backbone = transfer.load_pretrained("efficientnet_b0", input_shape=SHAPE)
     assert calls == [{"fname": "efficientnetb0_notop.h5",
                       "origin": "https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5",
@@ -193,3 +195,14 @@ def test_reestimate_batch_norm_refuses_what_is_not_a_model_or_a_batch():
         transfer.reestimate_batch_norm("model", np.zeros((4, 4)))
     with pytest.raises(ValueError, match="at least 2"):
         transfer.reestimate_batch_norm(model, np.zeros((1, 4)))
+
+
+def test_no_connection_falls_back_without_trying_the_download(monkeypatch, capsys):
+    monkeypatch.setenv(config.OFFLINE_ENV, "0")
+    requests = []
+    monkeypatch.setattr(keras.utils, "get_file", lambda *args, **kwargs: requests.append(args))
+    monkeypatch.setattr(config, "reachable", lambda url: False)
+    backbone = transfer.load_pretrained("efficientnet_b0", input_shape=SHAPE)
+    out, err = capsys.readouterr()
+    assert requests == [] and not backbone.pretrained and out == ""
+    assert "no connection to storage.googleapis.com" in err

@@ -44,6 +44,8 @@ class OfflineError(RuntimeError):
 def _download(fname: str, origin: str, file_hash: str) -> str:
     if config.offline_mode():
         raise OfflineError(f"{config.OFFLINE_ENV}=1 is set")
+    if not config.reachable(origin):
+        raise OfflineError(f"no connection to {origin.split('/')[2]}")
     import keras
 
     try:
