@@ -99,11 +99,12 @@ def render_dots(positions, image_size: int, dot_sigma: float = 0.8) -> np.ndarra
     """
     positions = V.finite_array(positions, "positions", np.float32)
     dot_sigma = V.positive_float(dot_sigma, "dot_sigma")
-    V.memory(4.0 * 3 * max(positions.size, 1) * V.positive_int(image_size, "image_size") ** 2 / 2, "image_size",
-             image_size, "the rendered dots")
     if positions.ndim < 2 or positions.shape[-1] != 2:
         raise ValueError(f"positions must have shape (..., num_dots, 2); received shape {positions.shape}.")
     size = V.positive_int(image_size, "image_size")
+    # float32 bytes: a few (..., num_dots, size) profiles per axis, then the images and their clipped copies.
+    images = positions.size // max(2 * positions.shape[-2], 1)
+    V.memory(4.0 * (8 * positions.size * size + 3 * images * size**2), "image_size", image_size, "the rendered dots")
     centres = np.arange(size, dtype=np.float32) + 0.5
 
     def profile(coord):  # (..., D) -> (..., D, size): a 1D Gaussian, using the shortest wrap-around distance
