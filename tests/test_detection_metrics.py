@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from cnnkit.detection import evaluate
+from cnnkit.detection import metrics as metrics_module
 
 # ---------------------------------------------------------------- hand-made cases
 
@@ -102,12 +103,12 @@ def test_bad_inputs_raise_clear_errors(preds, gts, kwargs, pattern):
 # ---------------------------------------------------------------- against pycocotools
 
 
-def _random_case(rng, num_images=12, num_classes=3):
+def _random_case(rng, num_images=12, num_classes=3, sides=(4, 30)):
     gts, preds = [], []
     for _ in range(num_images):
         n = rng.integers(0, 6)
         xy = rng.uniform(0, 80, size=(n, 2))
-        wh = rng.uniform(4, 30, size=(n, 2))
+        wh = rng.uniform(*sides, size=(n, 2))
         gt_boxes = np.concatenate([xy, xy + wh], axis=1)
         gt_classes = rng.integers(0, num_classes, size=n)
         # Detections: most boxes found with some jitter (IoUs spread over 0.3..1), a few duplicates
@@ -119,7 +120,7 @@ def _random_case(rng, num_images=12, num_classes=3):
         dup = det[: rng.integers(0, len(det) + 1)] + rng.normal(0, 1.0, size=(1, 4))
         m = rng.integers(0, 4)
         fxy = rng.uniform(0, 80, size=(m, 2))
-        fp = np.concatenate([fxy, fxy + rng.uniform(4, 30, size=(m, 2))], axis=1)
+        fp = np.concatenate([fxy, fxy + rng.uniform(*sides, size=(m, 2))], axis=1)
         boxes = np.concatenate([det, dup, fp])
         boxes[:, 2:] = np.maximum(boxes[:, 2:], boxes[:, :2] + 0.5)
         classes = np.concatenate([det_classes, det_classes[: len(dup)], rng.integers(0, num_classes, m)])
@@ -175,6 +176,46 @@ def test_matches_pycocotools_cocoeval_on_random_cases(seed):
     np.testing.assert_allclose(ours.recall, ev.eval["recall"][:, :, 0, -1], atol=1e-12)
     # The case is not trivial: AP strictly between 0 and 1, and AP@0.5 above AP@[.5:.95].
     assert 0.05 < ours.AP < ours.AP50 < 1.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_area_ranges_match_pycocotools_ap_small_medium_large(seed):
+    # Sides from 4 to 140 px: areas on both sides of 32² and 96², so boxes of every size are ignored somewhere,
+    # and jittered detections cross the limits (a matched one follows its truth, an unmatched one its own area).
+    rng = np.random.default_rng(100 + seed)
+    preds, gts = _random_case(rng, num_images=16, num_classes=2, sides=(4, 140))
+    ev = _cocoeval(preds, gts, 2)
+    for a, name in enumerate(("all", "small", "medium", "large")):
+        reference = ev.eval["precision"][:, :, :, a, -1]
+        assert (reference > -1).any(), name  # every range holds objects in these cases
+        ours = evaluate(preds, gts, num_classes=2, area_range=name)
+        np.testing.assert_allclose(ours.precision, reference, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(ours.recall, ev.eval["recall"][:, :, a, -1], atol=1e-12, err_msg=name)
+        if a:
+            assert ours.AP == pytest.approx(ev.stats[2 + a], abs=1e-12)  # stats[3:6] = AP_S, AP_M, AP_L
+    lo, hi = metrics_module.AREA_RANGES["medium"]
+    assert evaluate(preds, gts, num_classes=2, area_range=(lo, hi)).AP == evaluate(
+        preds, gts, num_classes=2, area_range="medium").AP
+
+
+def test_an_area_range_ignores_boxes_outside_it():
+    # One small and one large object, both found; a false positive of each size. By score: small TP,
+    # large FP, large TP, small FP.
+    gts = [_gt([[0, 0, 10, 10], [0, 0, 100, 100]], [0, 0])]
+    preds = [_pred([[0, 0, 10, 10], [0, 0, 200, 120], [0, 0, 100, 100], [50, 50, 60, 60]], [0, 0, 0, 0],
+                   [0.9, 0.85, 0.8, 0.7])]
+    small, large, every = (evaluate(preds, gts, area_range=r) for r in ("small", "large", None))
+    assert small.num_gt.tolist() == [1] and large.num_gt.tolist() == [1] and every.num_gt.tolist() == [2]
+    # small: TP, then its own FP (the large boxes are ignored): AP 1. large: FP then TP: precision 1/2 at
+    # every recall, AP 0.5. Together: TP, FP, TP, FP: 51 points at precision 1, 50 at 2/3.
+    assert small.AP == pytest.approx(1.0) and large.AP == pytest.approx(0.5)
+    assert every.AP == pytest.approx((51 + 50 * 2 / 3) / 101)
+    with pytest.raises(ValueError, match="at least one box in area_range='medium'"):
+        evaluate(preds, gts, area_range="medium")  # no object there: AP undefined (pycocotools: -1)
+    with pytest.raises(ValueError, match="area_range"):
+        evaluate(preds, gts, area_range="tiny")
+    with pytest.raises(ValueError, match="area_range"):
+        evaluate(preds, gts, area_range=(100, 10))
 
 
 def test_max_detections_per_image_matches_pycocotools():

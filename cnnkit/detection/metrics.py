@@ -1,7 +1,7 @@
 """COCO-style average precision (AP) and recall (AR) of a detector, by the published COCO protocol.
 
 :func:`evaluate` follows pycocotools' ``COCOeval`` for bounding boxes, area
-range "all", no crowd boxes (a test checks the figures against ``COCOeval``
+range "all" or one of COCO's object sizes (``area_range``), no crowd boxes (a test checks the figures against ``COCOeval``
 on random cases; cnnkit itself does not need pycocotools):
 
 1. **Per image and class**, detections are sorted by score (a stable sort, so
@@ -51,6 +51,9 @@ from cnnkit.detection.boxes import check_boxes, check_format, convert_format, io
 
 # The exact thresholds COCOeval uses (np.linspace with the same arguments).
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+# COCO's object sizes by area in pixels² (COCOeval's areaRng; both ends included): AP_S, AP_M, AP_L.
+AREA_RANGES = {"all": (0.0, 1e10), "small": (0.0, 32.0 ** 2), "medium": (32.0 ** 2, 96.0 ** 2),
+               "large": (96.0 ** 2, 1e10)}
 RECALL_POINTS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
 
 
@@ -68,7 +71,7 @@ class DetectionMetrics:
             recall point and class; -1 for classes without ground truth.
         recall: ``(T, C)`` final recall; -1 for classes without ground truth.
         iou_thresholds, recall_points: the axes of ``precision``.
-        num_gt: ``(C,)`` ground-truth boxes per class.
+        num_gt: ``(C,)`` ground-truth boxes per class (in the area range, if one was given).
     """
 
     AP: float
@@ -135,25 +138,39 @@ def _as_image_list(items, what: str, need_scores: bool, box_format: str, image_s
     return out
 
 
-def _match_image(det_boxes, gt_boxes, thresholds) -> np.ndarray:
-    """(T, D) bool: which detections (already sorted by score) COCO's greedy matching marks as TP."""
+def _match_image(det_boxes, gt_boxes, thresholds, gt_ignore=None, det_outside=None) -> tuple[np.ndarray, np.ndarray]:
+    """COCO's greedy matching of one image and class: ``(T, D)`` TP flags and ``(T, D)`` ignore flags.
+
+    The detections are already sorted by score. Ground-truth boxes flagged in
+    ``gt_ignore`` (outside the area range) can still absorb a detection, which
+    is then ignored rather than counted, but only when no regular box
+    qualifies; an unmatched detection flagged in ``det_outside`` is ignored too.
+    """
     num_det, num_gt = len(det_boxes), len(gt_boxes)
     matched = np.zeros((len(thresholds), num_det), dtype=bool)
-    if num_det == 0 or num_gt == 0:
-        return matched
-    ious = iou_matrix_numpy(det_boxes, gt_boxes)  # (D, G)
-    limits = np.minimum(thresholds, 1 - 1e-10)[:, None]  # (T, 1)
-    gt_taken = np.zeros((len(thresholds), num_gt), dtype=bool)
-    rows = np.arange(len(thresholds))
-    for d in range(num_det):  # sequential by nature: each match changes what later detections can take
-        candidate = ~gt_taken & (ious[d][None, :] >= limits)  # (T, G)
-        # COCOeval keeps the best IoU and, on ties, the later ground truth: take the last maximum.
-        masked = np.where(candidate, ious[d][None, :], -1.0)
-        best = num_gt - 1 - np.argmax(masked[:, ::-1], axis=1)
-        hit = candidate.any(axis=1)
-        matched[hit, d] = True
-        gt_taken[rows[hit], best[hit]] = True
-    return matched
+    ignored = np.zeros((len(thresholds), num_det), dtype=bool)
+    gt_ignore = np.zeros(num_gt, dtype=bool) if gt_ignore is None else gt_ignore
+    det_outside = np.zeros(num_det, dtype=bool) if det_outside is None else det_outside
+    if num_det and num_gt:
+        order = np.argsort(gt_ignore, kind="mergesort")  # COCOeval walks the regular boxes first
+        ious = iou_matrix_numpy(det_boxes, gt_boxes)[:, order]  # (D, G)
+        gt_ignore = gt_ignore[order]
+        limits = np.minimum(thresholds, 1 - 1e-10)[:, None]  # (T, 1)
+        gt_taken = np.zeros((len(thresholds), num_gt), dtype=bool)
+        rows = np.arange(len(thresholds))
+        for d in range(num_det):  # sequential by nature: each match changes what later detections can take
+            candidate = ~gt_taken & (ious[d][None, :] >= limits)  # (T, G)
+            regular = candidate & ~gt_ignore
+            candidate = np.where(regular.any(axis=1, keepdims=True), regular, candidate)
+            # COCOeval keeps the best IoU and, on ties, the later ground truth: take the last maximum.
+            masked = np.where(candidate, ious[d][None, :], -1.0)
+            best = num_gt - 1 - np.argmax(masked[:, ::-1], axis=1)
+            hit = candidate.any(axis=1)
+            matched[hit, d] = True
+            ignored[hit, d] = gt_ignore[best[hit]]
+            gt_taken[rows[hit], best[hit]] = True
+    ignored |= ~matched & det_outside[None, :]
+    return matched, ignored
 
 
 def _precision_at_recall_points(tp_flags: np.ndarray, num_gt: int) -> tuple[np.ndarray, float]:
@@ -171,8 +188,28 @@ def _precision_at_recall_points(tp_flags: np.ndarray, num_gt: int) -> tuple[np.n
     return values, float(recall[-1])
 
 
+def _area_limits(area_range) -> tuple[float, float] | None:
+    """``None``, a COCO range name or a ``(low, high)`` pair of areas in pixels² -> ``(low, high)`` or ``None``."""
+    if area_range is None:
+        return None
+    if isinstance(area_range, str):
+        if area_range not in AREA_RANGES:
+            V.fail("area_range", f"None, one of {sorted(AREA_RANGES)} or a (low, high) pair of areas", area_range)
+        return AREA_RANGES[area_range]
+    pair = V.as_sequence(area_range)
+    if pair is None or len(pair) != 2 or not all(V.is_number(v) for v in pair) or not 0 <= pair[0] <= pair[1]:
+        V.fail("area_range", f"None, one of {sorted(AREA_RANGES)} or a (low, high) pair of areas with "
+               "0 <= low <= high", area_range)
+    return float(pair[0]), float(pair[1])
+
+
+def _box_areas(boxes: np.ndarray) -> np.ndarray:
+    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+
+
 def evaluate(predictions, ground_truth, num_classes: int | None = None, class_names=None,
-             box_format: str = "xyxy", image_shape=None, max_detections: int = 100) -> DetectionMetrics:
+             box_format: str = "xyxy", image_shape=None, max_detections: int = 100,
+             area_range=None) -> DetectionMetrics:
     """COCO-style AP@0.5, AP@[.5:.95], AP@0.75, per-class AP and AR of detections on a set of images.
 
     The protocol is pycocotools' COCOeval for boxes (area "all", no crowds),
@@ -186,6 +223,12 @@ def evaluate(predictions, ground_truth, num_classes: int | None = None, class_na
         box_format: format of every box, default ``"xyxy"`` pixels.
         image_shape: ``(height, width)``, needed only for relative box formats.
         max_detections: detections kept per image and class (COCO: 100).
+        area_range: ``None`` (every object), ``"small"``, ``"medium"``, ``"large"`` (COCO's
+            ranges, :data:`AREA_RANGES`) or a ``(low, high)`` pair of areas in pixels²: AP_S,
+            AP_M and AP_L. As in COCOeval, ground-truth boxes whose area is outside the range
+            are ignored (a detection matched to one counts neither as TP nor as FP, and only
+            when no box in the range qualifies), and so are unmatched detections outside it.
+            The area is the box's (COCO's annotation files give the mask's area instead).
 
     Returns:
         A :class:`DetectionMetrics` (``.AP``, ``.AP50``, ``.AP75``, ``.AR``,
@@ -197,6 +240,7 @@ def evaluate(predictions, ground_truth, num_classes: int | None = None, class_na
     """
     check_format(box_format)
     max_detections = V.positive_int(max_detections, "max_detections")
+    limits = _area_limits(area_range)
     num_classes = V.num_classes(num_classes) if num_classes is not None else None
     preds = _as_image_list(predictions, "predictions", True, box_format, image_shape)
     gts = _as_image_list(ground_truth, "ground_truth", False, box_format, image_shape)
@@ -232,21 +276,31 @@ def evaluate(predictions, ground_truth, num_classes: int | None = None, class_na
     recall = -np.ones((len(thresholds), num_classes))
     num_gt = np.zeros(num_classes, dtype=np.int64)
     for k in range(num_classes):
-        scores, flags = [], []
+        scores, flags, ignored = [], [], []
         for pred, gt in zip(preds, gts):
             gt_boxes = gt["boxes"][gt["classes"] == k]
-            num_gt[k] += len(gt_boxes)
             sel = np.flatnonzero(pred["classes"] == k)
             order = sel[np.argsort(-pred["scores"][sel], kind="mergesort")][:max_detections]
+            gt_ignore = det_outside = None
+            if limits is not None:
+                outside = [(a < limits[0]) | (a > limits[1]) for a in (_box_areas(gt_boxes), _box_areas(pred["boxes"][order]))]
+                gt_ignore, det_outside = outside
+            num_gt[k] += len(gt_boxes) - (0 if gt_ignore is None else int(gt_ignore.sum()))
             scores.append(pred["scores"][order])
-            flags.append(_match_image(pred["boxes"][order], gt_boxes, thresholds))
+            image_flags, image_ignored = _match_image(pred["boxes"][order], gt_boxes, thresholds, gt_ignore, det_outside)
+            flags.append(image_flags)
+            ignored.append(image_ignored)
         if num_gt[k] == 0:
-            continue  # COCO leaves classes without ground truth out of every average
-        scores = np.concatenate(scores)
-        flags = np.concatenate(flags, axis=1)[:, np.argsort(-scores, kind="mergesort")]
+            continue  # COCO leaves classes without ground truth (in the area range) out of every average
+        by_score = np.argsort(-np.concatenate(scores), kind="mergesort")
+        flags = np.concatenate(flags, axis=1)[:, by_score]
+        ignored = np.concatenate(ignored, axis=1)[:, by_score]
         for t in range(len(thresholds)):
-            precision[t, :, k], recall[t, k] = _precision_at_recall_points(flags[t], int(num_gt[k]))
+            precision[t, :, k], recall[t, k] = _precision_at_recall_points(flags[t][~ignored[t]], int(num_gt[k]))
 
+    if not (num_gt > 0).any():  # only possible with an area range: pycocotools would report -1
+        raise ValueError(f"ground_truth must hold at least one box in area_range={area_range!r} {limits}: AP and "
+                         "AR are undefined without ground truth.")
     t50 = int(np.argmin(np.abs(thresholds - 0.5)))
     t75 = int(np.argmin(np.abs(thresholds - 0.75)))
     has_gt = np.flatnonzero(num_gt > 0)
