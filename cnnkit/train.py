@@ -33,8 +33,8 @@ Example:
 
     >>> from cnnkit import create_model, train
     >>> model = train.compile_model(create_model("simple_cnn", input_shape=(32, 32, 1)))
-    >>> model.optimizer.name, model.output_shape
-    ('adam', (None, 10))
+    >>> type(model.optimizer).__name__, model.output_shape
+    ('Adam', (None, 10))
     >>> train.confusion_matrix([0, 1, 1], [0, 1, 0], num_classes=2).tolist()
     [[1, 0], [1, 1]]
 """
