@@ -80,8 +80,10 @@ def hann_window(length: int, periodic: bool = True) -> np.ndarray:
     (``N = length - 1``) is the symmetric window used to design filters.
 
     Example:
-        >>> hann_window(4).tolist()
+        >>> np.round(hann_window(4), 6).tolist()
         [0.0, 0.5, 1.0, 0.5]
+        >>> np.round(hann_window(4, periodic=False), 6).tolist()
+        [0.0, 0.75, 0.75, 0.0]
     """
     length = V.positive_int(length, "length")
     periodic = V.boolean(periodic, "periodic")

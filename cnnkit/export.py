@@ -31,12 +31,15 @@ the functions that need them; a missing one raises an ``ImportError`` that
 names the package to install.
 
 Example:
-    >>> from cnnkit import export                                    # doctest: +SKIP
-    >>> path = export.export_litert(model, "model_int8.tflite", quantization="int8",
+    With a trained ``model`` and its data (a conversion takes seconds to minutes
+    and needs TensorFlow, so the lines are not run here):
+
+    >>> from cnnkit import export
+    >>> path = export.export_litert(model, "model_int8.tflite", quantization="int8",  # doctest: +SKIP
     ...                             representative_data=x_train[:200])
-    >>> lite = export.LiteRTModel(path)
-    >>> (lite.predict(x_test).argmax(-1) == y_test).mean()
-    >>> export.measure_latency(lite.predict, x_test[:1]).median_ms
+    >>> lite = export.LiteRTModel(path)                                  # doctest: +SKIP
+    >>> accuracy = (lite.predict(x_test).argmax(-1) == y_test).mean()    # doctest: +SKIP
+    >>> latency_ms = export.measure_latency(lite.predict, x_test[:1]).median_ms  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -241,7 +244,8 @@ class SavedModelRunner:
 
     Example:
         >>> runner = load_saved_model("audio_savedmodel")     # doctest: +SKIP
-        >>> runner.predict(x_test).shape
+        >>> runner.predict(x_test).shape                      # doctest: +SKIP
+        (N, num_classes)
     """
 
     def __init__(self, path):
@@ -370,7 +374,8 @@ class LiteRTModel:
 
     Example:
         >>> lite = LiteRTModel("m_int8.tflite")                 # doctest: +SKIP
-        >>> lite.predict(x_test[:8]).shape, lite.input_dtype
+        >>> lite.predict(x_test[:8]).shape, lite.input_dtype    # doctest: +SKIP
+        ((8, num_classes), dtype('float32'))
     """
 
     def __init__(self, path, num_threads: int | None = None):

@@ -15,15 +15,28 @@ GPU, on several GPUs and on every Keras backend.
   also plots itself.
 
 Example:
-    >>> from cnnkit import data, train, create_model       # doctest: +SKIP
-    >>> digits = data.load_digits(image_size=32)
+    The whole recipe on the digits (a minute or more of training on a CPU, so not run here)::
+
+        from cnnkit import create_model, data, train
+
+        digits = data.load_digits(image_size=32)
+        model = train.compile_model(create_model("simple_cnn", input_shape=(32, 32, 1)))
+        history = train.fit(model, digits.x_train, digits.y_train,
+                            validation_data=(digits.x_val, digits.y_val),
+                            epochs=20, early_stopping_patience=5)
+        history.plot()
+        result = train.evaluate(model, digits.x_test, digits.y_test, class_names=digits.class_names)
+        print(result.accuracy)
+        result.plot()
+
+    The pieces that need no training run as they are:
+
+    >>> from cnnkit import create_model, train
     >>> model = train.compile_model(create_model("simple_cnn", input_shape=(32, 32, 1)))
-    >>> history = train.fit(model, digits.x_train, digits.y_train,
-    ...                     validation_data=(digits.x_val, digits.y_val),
-    ...                     epochs=20, early_stopping_patience=5)
-    >>> history.plot();
-    >>> result = train.evaluate(model, digits.x_test, digits.y_test, class_names=digits.class_names)
-    >>> print(result.accuracy); result.plot();
+    >>> type(model.optimizer).__name__, model.output_shape
+    ('Adam', (None, 10))
+    >>> train.confusion_matrix([0, 1, 1], [0, 1, 0], num_classes=2).tolist()
+    [[1, 0], [1, 1]]
 """
 
 from __future__ import annotations
@@ -652,8 +665,17 @@ def make_augmentation(flip="horizontal", shift: float = 0.1, rotation: float = 0
         The same.
 
     Example:
-        >>> augment = make_augmentation(flip=None, shift=0.1, rotation=0.03)   # doctest: +SKIP
+        >>> from cnnkit import create_model
+        >>> augment = make_augmentation(flip=None, shift=0.1, rotation=0.03, seed=0)
+        >>> [layer.__class__.__name__ for layer in augment.layers]
+        ['RandomTranslation', 'RandomRotation', 'RandomContrast']
+        >>> base = create_model("simple_cnn", input_shape=(32, 32, 1))
         >>> model = keras.Sequential([keras.Input((32, 32, 1)), augment, base])
+        >>> model.output_shape
+        (None, 10)
+        >>> x = np.random.default_rng(0).random((2, 32, 32, 1), dtype="float32")
+        >>> bool(np.all(keras.ops.convert_to_numpy(augment(x, training=False)) == x))  # predict: unchanged
+        True
     """
     V.choice(flip, "flip", FLIPS)
     shift, rotation = V.rate(shift, "shift", allow_none=True), V.rate(rotation, "rotation", allow_none=True)

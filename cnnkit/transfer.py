@@ -26,13 +26,30 @@ how the course demonstrates transfer offline: train a backbone on one task in
 the notebook, then transfer it to another.
 
 Example:
-    >>> from cnnkit import transfer, train                         # doctest: +SKIP
-    >>> backbone = transfer.load_pretrained("mobilenet_v2", input_shape=(96, 96, 3))
+    The recipe with ImageNet weights (a download the first time, then minutes of
+    training, so not run here; ``x``, ``y``: images in ``[0, 1]`` and their labels)::
+
+        from cnnkit import train, transfer
+
+        backbone = transfer.load_pretrained("mobilenet_v2", input_shape=(96, 96, 3))
+        model = transfer.build_transfer_model(backbone, num_classes=6)
+        transfer.freeze(backbone.model)
+        train.fit(train.compile_model(model, 1e-3), x, y, epochs=5)
+        transfer.unfreeze_top(backbone.model, num_layers=20)
+        train.fit(train.compile_model(model, 1e-4), x, y, epochs=5)
+
+    The same steps on one of cnnkit's own backbones, untrained here:
+
+    >>> from cnnkit import create_model, transfer
+    >>> backbone = transfer.as_backbone(create_model("resnet_small", include_top=False, input_shape=(32, 32, 3)))
     >>> model = transfer.build_transfer_model(backbone, num_classes=6)
     >>> transfer.freeze(backbone.model)
-    >>> train.fit(train.compile_model(model, 1e-3), x, y, epochs=5)
-    >>> transfer.unfreeze_top(backbone.model, num_layers=20)
-    >>> train.fit(train.compile_model(model, 1e-4), x, y, epochs=5)
+    >>> transfer.count_parameters(model)          # only the new head trains
+    {'trainable': 774, 'frozen': 308976}
+    >>> transfer.unfreeze_top(backbone.model, num_layers=2)
+    ['stage4_block1', 'P5']
+    >>> transfer.count_parameters(model)          # the last block too, but not its batch norms
+    {'trainable': 230150, 'frozen': 79600}
 """
 
 from __future__ import annotations
@@ -291,8 +308,11 @@ def reestimate_batch_norm(model, images) -> int:
         The number of batch-norm layers re-estimated.
 
     Example:
-        >>> transfer.reestimate_batch_norm(backbone.model, digits.x_train)   # doctest: +SKIP
-        40
+        >>> from cnnkit import create_model
+        >>> backbone = create_model("resnet_small", include_top=False, input_shape=(32, 32, 3))
+        >>> images = np.random.default_rng(0).random((8, 32, 32, 3), dtype="float32")
+        >>> reestimate_batch_norm(backbone, images)     # the stem's and each block's batch norms
+        12
     """
     V.instance(model, "model", keras.Model, "a keras.Model")
     images = np.asarray(images)

@@ -58,7 +58,7 @@ class Conv2Plus1D(keras.layers.Layer):
 
     Example:
         >>> layer = Conv2Plus1D(64, kernel_size=3)
-        >>> layer(keras.ops.zeros((2, 8, 16, 16, 64))).shape
+        >>> tuple(layer(keras.ops.zeros((2, 8, 16, 16, 64))).shape)
         (2, 8, 16, 16, 64)
         >>> layer.intermediate_width
         144

@@ -7,14 +7,16 @@ with 1000 classes, as in the paper and torchvision).
 
 Every stage after the first halves the size (stride 2 on its first block), so
 with the stem's stride 4 the stage outputs are at strides 4, 8, 16 and 32:
-they are marked ``P2`` .. ``P5`` for detection and segmentation heads.
+they are marked ``P2`` .. ``P5`` for detection and segmentation heads. The
+stem's strided convolution (before its max pool, stride 2) is marked ``P1``,
+for decoders that go back to half the input size.
 
 Example:
     >>> from cnnkit.models import create_model, pyramid_outputs
     >>> model = create_model("resnet_small", num_classes=6, input_shape=(64, 64, 3))
     >>> backbone = create_model("resnet_small", include_top=False, input_shape=(64, 64, 3))
     >>> {k: tuple(v.shape[1:3]) for k, v in pyramid_outputs(backbone).items()}
-    {'P2': (16, 16), 'P3': (8, 8), 'P4': (4, 4), 'P5': (2, 2)}
+    {'P1': (32, 32), 'P2': (16, 16), 'P3': (8, 8), 'P4': (4, 4), 'P5': (2, 2)}
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def resnet_small(num_classes=10, input_shape=(32, 32, 3), include_top=True, layo
         input_shape: ``(height, width, channels)``; height and width may be ``None``
             (any size) when ``include_top=False`` or with the pooling head.
         include_top: add the classification head; without it the model ends
-            at the last stage (pyramid levels ``P2``..``P5`` are marked either way).
+            at the last stage (pyramid levels ``P1``..``P5`` are marked either way).
         layout: ``"small"`` (16-128 channels, one basic block per stage),
             ``"resnet18"``, ``"resnet34"`` or ``"resnet50"`` (the published networks).
         block: ``"basic"`` or ``"bottleneck"``; overrides the layout's.

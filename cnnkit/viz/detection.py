@@ -107,7 +107,12 @@ def draw_boxes(image, boxes, classes=None, scores=None, class_names=None, ax=Non
         The Figure.
 
     Example:
-        >>> draw_boxes(scenes.images[0], scenes.boxes[0][:2], scenes.classes[0][:2], class_names=scenes.class_names);
+        >>> from cnnkit import data
+        >>> scenes = data.make_scenes(4, image_size=64, seed=0)
+        >>> fig = draw_boxes(scenes.images[0], scenes.boxes[0][:2], scenes.classes[0][:2],
+        ...                  class_names=scenes.class_names)
+        >>> len(fig.axes[0].patches), [text.get_text() for text in fig.axes[0].texts]
+        (2, ['triangle', 'star'])
     """
     alpha = V.number(alpha, "alpha", 0, 1, min_open=True)
     linewidth, fontsize = V.positive_float(linewidth, "linewidth"), V.positive_float(fontsize, "fontsize")
@@ -157,8 +162,13 @@ def draw_keypoints(image, keypoints, ax=None, names=None, color="cyan", size: fl
         The Figure.
 
     Example:
-        >>> fig = draw_boxes(photo, faces.boxes)
-        >>> draw_keypoints(photo, faces.keypoints, ax=fig.axes[0]);
+        With a face detector's answer: ``fig = draw_boxes(photo, faces.boxes)``,
+        then ``draw_keypoints(photo, faces.keypoints, ax=fig.axes[0])``. With made-up points:
+
+        >>> photo = np.zeros((64, 64, 3))
+        >>> fig = draw_boxes(photo, [[10, 10, 40, 40]])
+        >>> draw_keypoints(photo, [[[20, 20], [30, 20]]], names=["left eye", "right eye"], ax=fig.axes[0]) is fig
+        True
     """
     size, title = V.positive_float(size, "size"), V.text(title, "title")
     names = V.names(names, "names")

@@ -119,8 +119,16 @@ def show_grad_cam(image, heatmap, title: str | None = None, ax=None, alpha: floa
         The Figure.
 
     Example:
-        >>> heat, cls = analysis.grad_cam(model, image)              # doctest: +SKIP
-        >>> show_grad_cam(image, heat, title=f"class {cls}");
+        >>> from cnnkit import analysis
+        >>> model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+        ...                           keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+        >>> image = np.random.default_rng(0).random((32, 32, 3), dtype="float32")
+        >>> heat, cls = analysis.grad_cam(model, image)
+        >>> heat.shape                                  # the last convolution's (30, 30) map
+        (30, 30)
+        >>> fig = show_grad_cam(image, heat, title=f"class {cls}")
+        >>> fig.axes[0].get_title() == f"class {cls}"
+        True
     """
     alpha = V.fraction(alpha, "alpha")
     heatmap = floats(heatmap, "heatmap")
@@ -151,8 +159,16 @@ def draw_receptive_fields(image, rows, ax=None, title: str | None = None, figsiz
         The Figure.
 
     Example:
-        >>> rf = analysis.receptive_field(model)                     # doctest: +SKIP
-        >>> draw_receptive_fields(image, [rf["conv1"], rf["conv3"]], margin=8);
+        >>> from cnnkit import analysis
+        >>> model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3, name="conv1"),
+        ...                           keras.layers.MaxPooling2D(name="pool1"), keras.layers.Conv2D(4, 3, name="conv2")])
+        >>> rf = analysis.receptive_field(model)
+        >>> rf["conv1"].size, rf["conv2"].size
+        ((3, 3), (8, 8))
+        >>> image = np.random.default_rng(0).random((32, 32, 3), dtype="float32")
+        >>> fig = draw_receptive_fields(image, [rf["conv1"], rf["conv2"]], margin=8)
+        >>> len(fig.axes[0].patches)                    # the image's frame and one rectangle per layer
+        3
     """
     from matplotlib.patches import Rectangle
 

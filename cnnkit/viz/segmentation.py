@@ -215,7 +215,9 @@ def plot_class_iou(iou, class_names=None, ax=None, title: str | None = "IoU per 
         The Figure.
 
     Example:
-        >>> plot_class_iou({"with skips": [0.99, 0.8], "without": [0.98, 0.5]}, ["background", "circle"]);
+        >>> fig = plot_class_iou({"with skips": [0.99, 0.8], "without": [0.98, 0.5]}, ["background", "circle"])
+        >>> [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+        ['with skips: mean IoU 0.895', 'without: mean IoU 0.740']
     """
     series = dict(iou) if isinstance(iou, dict) else {"": iou}
     series = {k: _ious(v, f"iou[{k!r}]" if k else "iou") for k, v in series.items()}

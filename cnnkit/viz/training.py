@@ -195,8 +195,14 @@ def show_predictions(images, y_true, y_pred, class_names=None, ncols: int | None
         The Figure.
 
     Example:
-        >>> wrong = result.errors                                   # doctest: +SKIP
-        >>> show_predictions(x_test[wrong], result.y_true[wrong], result.y_pred[wrong]);
+        After ``result = cnnkit.train.evaluate(model, x_test, y_test)``, the mistakes are
+        ``show_predictions(x_test[result.errors], result.y_true[result.errors], result.y_pred[result.errors])``.
+        With made-up predictions:
+
+        >>> images = np.random.default_rng(0).random((3, 8, 8, 1))
+        >>> fig = show_predictions(images, [0, 1, 2], [0, 2, 2], class_names=["a", "b", "c"])
+        >>> [ax.get_title() for ax in fig.axes]
+        ['a', 'c (true b)', 'c']
     """
     images = image_list(images)
     max_images = V.positive_int(max_images, "max_images")
