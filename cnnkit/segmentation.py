@@ -356,8 +356,12 @@ def per_image_mean_iou(y_true, y_pred, num_classes: int) -> np.ndarray:
     """``(N,)`` mean IoU of each image on its own, vectorised (one confusion matrix per image).
 
     Example:
-        >>> per_image_mean_iou(np.array([[[0, 1]], [[1, 1]]]), np.array([[[0, 1]], [[0, 1]]]), 2).tolist()
-        [1.0, 0.5]
+        >>> y_true = np.array([[[0, 1]], [[1, 1]]])
+        >>> y_pred = np.array([[[0, 1]], [[0, 1]]])
+        >>> per_image_mean_iou(y_true, y_pred, 2).tolist()   # image 1: class 0 IoU 0/1, class 1 IoU 1/2
+        [1.0, 0.25]
+        >>> [mean_iou(t, p, 2) for t, p in zip(y_true, y_pred)]   # the same as mean_iou image by image
+        [1.0, 0.25]
     """
     num_classes = V.num_classes(num_classes)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)

@@ -144,7 +144,7 @@ def load_coins_mask(size=None) -> tuple[np.ndarray, np.ndarray]:
 
     Example:
         >>> image, mask = load_coins_mask()
-        >>> image.shape, mask.shape, mask.max()
+        >>> image.shape, mask.shape, int(mask.max())
         ((303, 384, 3), (303, 384), 1)
     """
     from scipy import ndimage

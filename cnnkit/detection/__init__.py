@@ -23,8 +23,11 @@ per image ``{"boxes": (N, 4), "classes": (N,), "scores": (N,)}``, boxes in
 ``"xyxy"`` pixels unless a ``box_format`` says otherwise.
 
 Example:
+    >>> import numpy as np
     >>> from cnnkit import detection
-    >>> detection.iou_matrix([[0, 0, 2, 2]], [[1, 0, 3, 2]])     # -> [[0.3333]]
+    >>> iou = detection.iou_matrix([[0, 0, 2, 2]], [[1, 0, 3, 2]])  # a backend tensor
+    >>> np.round(np.asarray(iou, dtype=np.float64), 4).tolist()
+    [[0.3333]]
 """
 
 from cnnkit._deprecated import moved

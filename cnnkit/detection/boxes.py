@@ -141,8 +141,8 @@ def convert_format(boxes, source: str, target: str, image_shape=None, dtype: str
         A tensor of shape ``(..., 4)`` in the ``target`` format.
 
     Example:
-        >>> convert_format([[0.0, 0.0, 32.0, 16.0]], "xyxy", "rel_xywh", image_shape=(64, 64))
-        ... # -> [[0.0, 0.0, 0.5, 0.25]]
+        >>> np.asarray(convert_format([[0.0, 0.0, 32.0, 16.0]], "xyxy", "rel_xywh", image_shape=(64, 64))).tolist()
+        [[0.0, 0.0, 0.5, 0.25]]
     """
     V.choice(source, "source", FORMATS)
     V.choice(target, "target", FORMATS)
@@ -212,7 +212,9 @@ def iou_matrix(boxes_a, boxes_b, box_format: str = "xyxy"):
         A tensor of shape ``(..., N, M)``.
 
     Example:
-        >>> iou_matrix([[0, 0, 2, 2]], [[1, 0, 3, 2], [5, 5, 6, 6]])   # -> [[1/3, 0]]
+        >>> iou = iou_matrix([[0, 0, 2, 2]], [[1, 0, 3, 2], [5, 5, 6, 6]])   # 1/3 and 0
+        >>> np.round(np.asarray(iou, dtype=np.float64), 6).tolist()
+        [[0.333333, 0.0]]
     """
     check_format(box_format)
     same = "rel_xyxy" if box_format.startswith("rel_") else "xyxy"
@@ -246,7 +248,8 @@ def clip_boxes(boxes, image_shape, box_format: str = "xyxy"):
     """Clip boxes to the image: ``0 <= x <= width`` and ``0 <= y <= height`` (result in ``box_format``).
 
     Example:
-        >>> clip_boxes([[-5.0, 10.0, 70.0, 20.0]], (64, 64))   # -> [[0, 10, 64, 20]]
+        >>> np.asarray(clip_boxes([[-5.0, 10.0, 70.0, 20.0]], (64, 64))).tolist()
+        [[0.0, 10.0, 64.0, 20.0]]
     """
     check_format(box_format)
     relative = box_format.startswith("rel_")

@@ -235,8 +235,15 @@ def evaluate(predictions, ground_truth, num_classes: int | None = None, class_na
         ``.per_class_AP``, and the ``.precision`` array for PR curves).
 
     Example:
-        >>> m = evaluate(model_predictions, [{"boxes": b, "classes": c} for b, c in truth])
-        >>> print(m)            # AP 0.812  AP50 0.975  AP75 0.930  AR 0.861 ...
+        >>> truth = [{"boxes": [[0, 0, 10, 10], [20, 20, 40, 40]], "classes": [0, 1]}]
+        >>> predictions = [{"boxes": [[0, 0, 10, 11], [20, 20, 40, 40], [50, 50, 60, 60]],
+        ...                 "classes": [0, 1, 1], "scores": [0.9, 0.8, 0.3]}]
+        >>> m = evaluate(predictions, truth)    # class 0's box has IoU 10/11: a hit up to IoU 0.9
+        >>> print(m)
+        AP 0.950  AP50 1.000  AP75 1.000  AR 0.950
+        AP per class: 0 0.900, 1 1.000
+        >>> round(m.AP50, 6), round(m.per_class_AP["0"], 6)
+        (1.0, 0.9)
     """
     check_format(box_format)
     max_detections = V.positive_int(max_detections, "max_detections")

@@ -21,12 +21,17 @@ anchors to boxes and encodes the targets inside the training step.
 the keras-hub dict convention. Saving to ``.keras`` and loading round-trips.
 
 Example:
+    >>> from cnnkit import data
     >>> from cnnkit.models import Detector, create_model
+    >>> scenes = data.make_scenes(8, image_size=64, classes=("circle", "square", "triangle"), seed=0)
     >>> backbone = create_model("resnet_small", include_top=False, input_shape=(64, 64, 3))
     >>> detector = Detector(backbone, num_classes=3, levels=("P3", "P4", "P5"))
     >>> detector.compile(optimizer="adam")
-    >>> detector.fit(images, {"boxes": boxes, "classes": classes}, epochs=5)   # doctest: +SKIP
-    >>> detections = detector.predict(images[:2])    # [{"boxes", "classes", "scores"}, ...]
+    >>> detector.fit(scenes.images, {"boxes": scenes.boxes, "classes": scenes.classes},  # doctest: +SKIP
+    ...              epochs=5)
+    >>> detections = detector.predict(scenes.images[:2])    # untrained here: any boxes, but the right form
+    >>> len(detections), sorted(detections[0])
+    (2, ['boxes', 'classes', 'scores'])
 """
 
 from __future__ import annotations
