@@ -189,8 +189,7 @@ model_answer("07.5", (
     "to compare consecutive frames also depends on the moving frames and hardly on the still ones, but the way "
     "it reads them differs: C3D's decision is a sum of local space-time detectors, so each moving frame counts "
     "about equally, while the GRU reads the frames in order and its state carries what it has seen, so blanking "
-    "a frame can change everything after it, and its drops may be less even across the window (often larger "
-    "towards the frames where the motion starts or ends). Measure it on the notebook's models before concluding; "
+    "a frame can change everything after it, and its drops may be less even across the window. Measure it on the notebook's models before concluding; "
     "with one trained model per architecture, a difference in shape is an observation, not a law."),
     title="Where the GRU looks", level=2, minutes=15)
 
