@@ -89,11 +89,11 @@ def weight_gradients(model, x, y, loss_fn, training: bool = True, variables=None
         A list of ``(variable path, gradient)`` pairs, the gradient a NumPy array of the variable's shape.
 
     Example:
-        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="dense")], name="net")
         >>> loss = keras.losses.MeanSquaredError()
         >>> grads = weight_gradients(model, np.ones((4, 3)), np.zeros((4, 2)), loss)
         >>> [(path, g.shape) for path, g in grads]
-        [('sequential/dense/kernel', (3, 2)), ('sequential/dense/bias', (2,))]
+        [('net/dense/kernel', (3, 2)), ('net/dense/bias', (2,))]
         >>> norms = {path: float(np.linalg.norm(g)) for path, g in grads}   # e.g. per-layer gradient norms
     """
     V.instance(model, "model", keras.Model, "a keras.Model")
