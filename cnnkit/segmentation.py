@@ -310,7 +310,8 @@ class SegmentationEvaluation:
         iou: IoU of each class (NaN for a class absent from labels and predictions).
         class_names: one name per class.
         y_true, y_pred: the masks ``(N, H, W)`` and the predicted masks.
-        image_miou: mean IoU of each image on its own (for finding failure cases).
+        image_miou: mean IoU of each image on its own, over the classes in its ground truth
+            (for finding failure cases; see :func:`per_image_mean_iou`).
     """
 
     confusion: np.ndarray
@@ -352,18 +353,31 @@ class SegmentationEvaluation:
     __repr__ = __str__
 
 
-def per_image_mean_iou(y_true, y_pred, num_classes: int) -> np.ndarray:
+def per_image_mean_iou(y_true, y_pred, num_classes: int, classes: str = "truth") -> np.ndarray:
     """``(N,)`` mean IoU of each image on its own, vectorised (one confusion matrix per image).
+
+    Args:
+        y_true, y_pred: integer masks ``(N, H, W)``.
+        num_classes: number of classes (background included).
+        classes: which classes an image's mean averages over. ``"truth"`` (default): the
+            classes in its ground truth, so a class the image does not contain, painted on a
+            few stray pixels, costs those pixels (as false positives of the true classes)
+            but does not enter the mean with IoU 0. ``"union"``: the classes in truth or
+            prediction (what :func:`mean_iou` does image by image), which lets a handful of
+            stray pixels outweigh many errors on the image's real objects.
 
     Example:
         >>> y_true = np.array([[[0, 1]], [[1, 1]]])
         >>> y_pred = np.array([[[0, 1]], [[0, 1]]])
-        >>> per_image_mean_iou(y_true, y_pred, 2).tolist()   # image 1: class 0 IoU 0/1, class 1 IoU 1/2
+        >>> per_image_mean_iou(y_true, y_pred, 2).tolist()   # image 1 holds only class 1: IoU 1/2
+        [1.0, 0.5]
+        >>> per_image_mean_iou(y_true, y_pred, 2, classes="union").tolist()   # + class 0's IoU 0/1
         [1.0, 0.25]
-        >>> [mean_iou(t, p, 2) for t, p in zip(y_true, y_pred)]   # the same as mean_iou image by image
+        >>> [mean_iou(t, p, 2) for t, p in zip(y_true, y_pred)]   # "union" is mean_iou image by image
         [1.0, 0.25]
     """
     num_classes = V.num_classes(num_classes)
+    classes = V.choice(classes, "classes", ("truth", "union"))
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     flat_true, flat_pred = _check_masks(y_true, y_pred, num_classes)
     n = len(y_true)
@@ -371,8 +385,10 @@ def per_image_mean_iou(y_true, y_pred, num_classes: int) -> np.ndarray:
     counts = np.bincount((image * num_classes + flat_true) * num_classes + flat_pred,
                          minlength=n * num_classes * num_classes).reshape(n, num_classes, num_classes)
     tp = np.diagonal(counts, axis1=1, axis2=2).astype(np.float64)
-    union = counts.sum(axis=1) + counts.sum(axis=2) - tp
-    iou = np.divide(tp, union, out=np.full_like(tp, np.nan), where=union > 0)
+    in_truth = counts.sum(axis=2)
+    union = in_truth + counts.sum(axis=1) - tp
+    counted = in_truth > 0 if classes == "truth" else union > 0
+    iou = np.divide(tp, union, out=np.full_like(tp, np.nan), where=counted)
     return np.nanmean(iou, axis=1)
 
 

@@ -98,7 +98,19 @@ def test_per_image_mean_iou_matches_one_computation_per_image():
     y_true, logits = random_case(seed=4, n=5)
     y_pred = logits.argmax(-1)
     expected = [seg.mean_iou(t, p, 4) for t, p in zip(y_true, y_pred)]
-    np.testing.assert_allclose(seg.per_image_mean_iou(y_true, y_pred, 4), expected)
+    np.testing.assert_allclose(seg.per_image_mean_iou(y_true, y_pred, 4, classes="union"), expected)
+
+
+def test_per_image_mean_iou_averages_over_the_true_classes_by_default():
+    y_true = np.zeros((1, 4, 4), int)
+    y_true[0, :2] = 1                        # classes 0 and 1, 8 pixels each
+    y_pred = y_true.copy()
+    y_pred[0, 3, 3] = 2                      # one stray pixel of a class the image does not hold
+    by_truth = seg.per_image_mean_iou(y_true, y_pred, 3)
+    assert by_truth.tolist() == [pytest.approx((7 / 8 + 1) / 2)]   # class 0 lost a pixel; class 2 not averaged
+    assert seg.per_image_mean_iou(y_true, y_pred, 3, classes="union").tolist() == [pytest.approx((7 / 8 + 1 + 0) / 3)]
+    with pytest.raises(ValueError, match="classes"):
+        seg.per_image_mean_iou(y_true, y_pred, 3, classes="pred")
 
 
 def test_metrics_reject_bad_masks():

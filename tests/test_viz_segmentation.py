@@ -44,3 +44,18 @@ def test_segmentation_figures():
         segviz.plot_class_iou({"a": [0.1, 0.2], "b": [0.1]})
     with pytest.raises(ValueError, match="predictions"):
         segviz.show_segmentation(images, masks, masks[:2])
+
+
+def test_segmentation_panels_tint_a_grey_image_and_mark_errors_in_black():
+    images = np.zeros((1, 4, 4, 3), np.float32)
+    images[..., 0] = 1.0                                 # a pure red image: its colour must not mix into the tints
+    masks = np.zeros((1, 4, 4), int)
+    masks[0, :2] = 1
+    predictions = masks.copy()
+    predictions[0, 3, 3] = 1                             # one wrong pixel
+    fig = segviz.show_segmentation(images, masks, predictions, num_classes=2, alpha=1.0)
+    truth, errors = (fig.axes[k].get_images()[0].get_array() for k in (1, 3))
+    np.testing.assert_allclose(truth[0, 0], segviz.class_colors(2)[1])           # class colour, unblended
+    np.testing.assert_allclose(truth[3, 0], [1 / 3] * 3, atol=1e-6)              # background: the grey image
+    np.testing.assert_allclose(errors[3, 3], [0, 0, 0])                          # the wrong pixel, black
+    assert errors[0, 0].min() > 0.7                                              # right pixels: light

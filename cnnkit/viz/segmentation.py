@@ -157,7 +157,7 @@ def show_segmentation(images, masks, predictions=None, class_names=None, num_cla
         titles: one string per image (e.g. its IoU), shown over the prediction.
         axes: existing axes (rows x columns, flat), or ``None`` for a new figure.
         alpha: opacity of the masks over the images.
-        errors: add a column with the wrong pixels in red.
+        errors: add a column with the wrong pixels in black (on a faded copy of the image).
         max_images: draw at most this many (the first ones).
 
     Returns:
@@ -183,12 +183,16 @@ def show_segmentation(images, masks, predictions=None, class_names=None, num_cla
     fig, flat = grid_axes(count * len(columns), ncols=len(columns), axes=axes, panel_size=panel_size)
     for i in range(count):
         row = flat[i * len(columns):(i + 1) * len(columns)]
-        panels = [images[i], overlay_mask(images[i], masks[i], n_classes, alpha)]
+        # Masks are tinted over the image in grey, so an object's own colour cannot blend with the
+        # class colour; wrong pixels are black on a faded copy (black is no class colour there).
+        shown = as_displayable(images[i])[0]
+        grey = np.repeat((shown[..., :3].mean(-1) if shown.ndim == 3 else shown)[..., None], 3, axis=-1)
+        panels = [images[i], overlay_mask(grey, masks[i], n_classes, alpha)]
         if predictions is not None:
-            panels.append(overlay_mask(images[i], np.asarray(predictions[i]), n_classes, alpha))
+            panels.append(overlay_mask(grey, np.asarray(predictions[i]), n_classes, alpha))
             if errors:
                 wrong = np.asarray(predictions[i]) != masks[i]
-                panels.append(np.where(wrong[..., None], np.array([0.9, 0.1, 0.1]), 0.25 * images[i][..., :3].mean(-1, keepdims=True) + 0.7))
+                panels.append(np.where(wrong[..., None], 0.0, 0.25 * grey + 0.7))
         for j, (ax, panel) in enumerate(zip(row, panels)):
             data, cmap = as_displayable(panel)
             ax.imshow(data, cmap=cmap, interpolation="nearest", vmin=0, vmax=1)
