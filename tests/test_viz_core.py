@@ -44,6 +44,9 @@ def test_bar_chart_and_line_plot():
     ax = fig.axes[0]
     assert len(ax.patches) == 2 and ax.get_yscale() == "log"
     assert [t.get_text() for t in ax.texts] == ["896", "3,145,856"]
+    bins = viz.bar_chart({"0-30": 0.6, ">30": 0.9}, color="C0", xlabel="area (pixels)").axes[0]
+    assert bins.get_xlabel() == "area (pixels)"
+    assert bins.patches[0].get_facecolor() == bins.patches[1].get_facecolor()  # one quantity, one colour
     fig = viz.line_plot([1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}, xlabel="x")
     assert len(fig.axes[0].lines) == 2 and fig.axes[0].get_xlabel() == "x"
     outside = viz.line_plot([1, 2, 3], {"a": [1, 2, 3], "b": [3, 2, 1]}, legend="outside").axes[0].get_legend()

@@ -190,8 +190,11 @@ def show_kernel(kernel, title: str | None = None, ax=None, annotate: bool = True
 
 
 def bar_chart(values: dict, title: str | None = None, ylabel: str | None = None, ax=None,
-              log: bool = False, fmt: str = "{:,.0f}", color=None, figsize=(4.5, 3.0)):
+              log: bool = False, fmt: str = "{:,.0f}", color=None, figsize=(4.5, 3.0), xlabel: str | None = None):
     """Bar chart of ``{label: value}`` with each value written above its bar.
+
+    ``color``: one colour for every bar (e.g. ``"C0"`` when the bars are bins of one
+    quantity), or one per bar; by default each bar gets the next colour of the cycle.
 
     Returns:
         The Figure.
@@ -214,6 +217,8 @@ def bar_chart(values: dict, title: str | None = None, ylabel: str | None = None,
         ax.set_title(title, fontsize=10)
     if ylabel:
         ax.set_ylabel(ylabel)
+    if xlabel:
+        ax.set_xlabel(xlabel)
     ax.tick_params(axis="x", labelsize=8)
     return fig
 
