@@ -32,6 +32,7 @@ from cnnkit.checks import PASS_MARK
 from cnnkit.exercises import (
     TODO,
     Registry,
+    call_answer,
     expect_close,
     expect_equal,
     expect_fields,
@@ -149,7 +150,8 @@ def test_a_function_on_hidden_inputs(reg):
     assert ("Expected your max_pool to give the correct result on 2 hidden inputs. Received: on input 1 "
             "(an array of shape (8, 8) (float64), 2) it returned values that differ") in message
     assert "returned shape (8, 8) where the correct result has shape (4, 4)" in wrong_message(reg, "02.2", lambda x, s: x)
-    assert "it raised ZeroDivisionError: division by zero" in wrong_message(reg, "02.2", lambda x, s: 1 / 0)
+    assert ("Expected your max_pool to run on hidden input 1 of 2 (an array of shape (8, 8) (float64), 2). "
+            "It raised ZeroDivisionError: division by zero") in wrong_message(reg, "02.2", lambda x, s: 1 / 0)
     assert "Expected your max_pool as a function. Received an array" in wrong_message(reg, "02.2", np.zeros(3))
 
     def mutating(x, size):  # a function that changes its input cannot fool the reference
@@ -158,6 +160,37 @@ def test_a_function_on_hidden_inputs(reg):
         return out
 
     assert run_check(reg, "02.2", mutating).startswith(PASS_MARK)
+
+
+def test_call_answer_runs_the_learners_function_and_reports_what_goes_wrong():
+    """The one place a checker runs a learner's function: its result, an error named with where, or TODO."""
+    assert call_answer(lambda x, k: x * k, 3, 4, name="f", where="on hidden input 1 of 1") == 12
+    assert call_answer(lambda: None, name="f", where="anywhere") is None  # None is a (wrong) answer, not TODO
+
+    def broken(x):
+        return x.nonexistent
+
+    with pytest.raises(AssertionError) as caught:
+        call_answer(broken, 5, name="your function", where="on hidden input 2 of 3 (5)")
+    assert str(caught.value) == ("Expected your function to run on hidden input 2 of 3 (5). It raised "
+                                 "AttributeError: 'int' object has no attribute 'nonexistent'")
+    assert caught.value.__suppress_context__  # the learner sees one message, not the checker's traceback
+    def raising(error):
+        def function():
+            raise error
+        return function
+
+    with pytest.raises(AssertionError, match=r"to run here\. It raised ValueError$"):  # an error without a message
+        call_answer(raising(ValueError()), name="f", where="here")
+    with pytest.raises(AssertionError, match="It raised AssertionError: my own assert"):  # the learner's own assert
+        call_answer(raising(AssertionError("my own assert")), name="f", where="here")
+
+    def starter(x):
+        # your code here
+        return TODO
+
+    with pytest.raises(exercises.NotAnswered):
+        call_answer(starter, 5, name="your function", where="on hidden input 1 of 3")
 
 
 def comparator(swap=False):

@@ -49,7 +49,10 @@ receptive field or accuracy on hidden data), :func:`expect_fields` (an answer
 in named parts), :func:`expect_property` (a property such as "a kernel whose
 weights sum to zero"). A custom checker is a function decorated with
 ``@exercise(...)``: it raises ``AssertionError("Expected ... Received ...")``
-for a wrong answer and returns a short description of a correct one. Wrap
+for a wrong answer and returns a short description of a correct one; it runs
+a learner's function through :func:`call_answer`, which reports an error
+inside it ("Expected ... to run on hidden input 2 of 3. It raised ...") and a
+``return TODO`` (not answered yet) as every check does. Wrap
 anything expensive (a hidden test set, a trained example model) in
 ``lazy(function)``: registering must stay cheap, since ``import cnnkit``
 registers every exercise.
@@ -67,6 +70,7 @@ Example:
 """
 
 from cnnkit.exercises._checkers import (
+    call_answer,
     describe,
     expect_close,
     expect_equal,
@@ -115,6 +119,7 @@ __all__ = [
     "Lazy",
     "NotAnswered",
     "Registry",
+    "call_answer",
     "check",
     "describe",
     "exercise",

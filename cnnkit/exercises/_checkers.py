@@ -261,6 +261,46 @@ def expect_shape(reference, *, what: str = "the shape"):
 # ---------------------------------------------------------------- functions
 
 
+def call_answer(function: Callable, *args, name: str, where: str):
+    """Run the learner's function once, and turn what can go wrong into what ``check`` reports.
+
+    Every checker that runs a learner's function calls it through here, so each
+    exercise reports a failure in the same words:
+
+    * the function raises (anything: it is the learner's code): ``AssertionError``
+      "Expected <name> to run <where>. It raised <ExceptionType>: <its message>";
+    * the function returns ``TODO`` (the starter's ``return TODO``):
+      :class:`NotAnswered`, so ``check`` prints "not answered yet";
+    * otherwise its result, for the checker to judge.
+
+    Args:
+        function: the learner's function.
+        *args: its arguments. Pass copies of hidden inputs a function might
+            modify (``copy.deepcopy``) when a reference sees them afterwards.
+        name: the function, for the message ("to_torch_state_dict", "your max_pool").
+        where: the input it ran on, for the message, so the learner can
+            reproduce the error ("on hidden input 2 of 3 (an array of shape (8, 8) (float64), 2)").
+
+    Returns:
+        What ``function(*args)`` returned.
+
+    Example:
+        >>> call_answer(lambda x: 2 * x, 3, name="double", where="on hidden input 1 of 1 (3)")
+        6
+        >>> call_answer(lambda x: 1 / x, 0, name="inverse", where="on hidden input 1 of 1 (0)")
+        Traceback (most recent call last):
+        AssertionError: Expected inverse to run on hidden input 1 of 1 (0). It raised ZeroDivisionError: division by zero
+    """
+    try:
+        result = function(*args)
+    except Exception as error:  # the learner's code: report whatever it raised
+        raised = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        raise AssertionError(f"Expected {name} to run {where}. It raised {raised}") from None
+    if result is TODO:
+        raise NotAnswered()
+    return result
+
+
 def _describe_args(args: tuple) -> str:
     return ", ".join(describe(a) for a in args) or "no arguments"
 
@@ -325,14 +365,8 @@ def expect_function(reference: Callable, inputs, *, rtol: float = 1e-5, atol: fl
         if not callable(answer):
             raise AssertionError(f"Expected {what} as a function. Received {describe(answer)}.")
         for i, args in enumerate(calls):
-            try:
-                result = answer(*copy.deepcopy(args))
-            except Exception as error:  # the learner's code: report whatever it raised
-                raise AssertionError(
-                    f"Expected {what} to run on every hidden input. On input {i + 1} of {len(calls)} "
-                    f"({_describe_args(args)}) it raised {type(error).__name__}: {error}") from None
-            if result is TODO:
-                raise NotAnswered()
+            result = call_answer(answer, *copy.deepcopy(args), name=what,
+                                 where=f"on hidden input {i + 1} of {len(calls)} ({_describe_args(args)})")
             problem = _result_problem(result, reference(*copy.deepcopy(args)), rtol, atol)
             if problem:
                 raise AssertionError(

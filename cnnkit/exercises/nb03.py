@@ -19,13 +19,14 @@ import numpy as np
 
 # From the private modules, not from the package, which imports this module (no import cycle).
 from cnnkit.exercises._checkers import (
+    call_answer,
     describe,
     expect_equal,
     expect_fields,
     expect_function,
     expect_shape,
 )
-from cnnkit.exercises._core import TODO, NotAnswered, exercise, lazy, model_answer
+from cnnkit.exercises._core import exercise, lazy, model_answer
 
 # ---------------------------------------------------------------- 03.1 native size
 
@@ -298,13 +299,7 @@ def _(answer):
     for i, (model, hidden, images) in enumerate(HIDDEN.get(), start=1):
         where = f"on hidden model {i} of {len(HIDDEN_MODELS)} (input {model.input_shape[1:]}, " \
                 f"{model.output_shape[-1]} classes)"
-        try:
-            state = answer(model)
-        except Exception as error:  # the learner's code: report whatever it raised
-            raise AssertionError(f"Expected to_torch_state_dict to run {where}. It raised "
-                                 f"{type(error).__name__}: {error}") from None
-        if state is TODO:
-            raise NotAnswered()
+        state = call_answer(answer, model, name="to_torch_state_dict", where=where)
         if not isinstance(state, Mapping):
             raise AssertionError(f"Expected a dict {{name: array}} {where}. Received {describe(state)}.")
         missing, extra = sorted(set(hidden) - set(state)), sorted(set(state) - set(hidden))

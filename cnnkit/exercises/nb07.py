@@ -16,8 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 # From the private modules, not from the package, which imports this module (no import cycle).
-from cnnkit.exercises._checkers import describe, expect_close, expect_equal, expect_fields
-from cnnkit.exercises._core import TODO, NotAnswered, exercise, lazy, model_answer, resolve
+from cnnkit.exercises._checkers import (
+    call_answer,
+    describe,
+    expect_close,
+    expect_equal,
+    expect_fields,
+)
+from cnnkit.exercises._core import exercise, lazy, model_answer, resolve
 
 FRAMES, SIZE, CLASSES = 8, 32, 4  # the notebook's clips: 8 frames of 32×32, 4 directions
 CONVS = ("conv1", "conv2", "conv3")
@@ -133,13 +139,8 @@ def _check_inflate(function):
         raise AssertionError(f"Expected inflate_network as a function of a per-frame CNN. Received {describe(function)}.")
     models, clips = resolve(HIDDEN)
     for i, per_frame in enumerate(models, start=1):
-        try:
-            inflated = function(per_frame)
-        except Exception as error:  # the learner's code: report whatever it raised
-            raise AssertionError(f"Expected inflate_network to run on every hidden per-frame CNN. On network {i} "
-                                 f"of {len(models)} it raised {type(error).__name__}: {error}") from None
-        if inflated is TODO:
-            raise NotAnswered()
+        inflated = call_answer(function, per_frame, name="inflate_network",
+                               where=f"on hidden per-frame network {i} of {len(models)}")
         if not isinstance(inflated, keras.Model):
             raise AssertionError(f"Expected inflate_network to return a keras Model (a c3d_small). "
                                  f"Received {describe(inflated)} for hidden network {i}.")
