@@ -43,6 +43,7 @@ import numpy as np
 from keras import ops
 
 from cnnkit import _validate as V
+from cnnkit._native_logs import quiet_tensorflow_logger
 
 # ---------------------------------------------------------------- losses
 
@@ -406,8 +407,11 @@ def predict_masks(model, x, batch_size: int = 64) -> np.ndarray:
         V.fail("x", "an array of images (N, H, W, C)", x, wrong_type=True)
     V.fits_model(x, model, "x")
     chunk = 8 * batch_size
-    out = [np.argmax(model.predict(x[i:i + chunk], batch_size=batch_size, verbose=0), axis=-1)
-           for i in range(0, len(x), chunk)]
+    # Each chunk is one predict call; TensorFlow's "triggered tf.function retracing" notice
+    # counts those calls across all models and says nothing about this one (see train.fit).
+    with quiet_tensorflow_logger():
+        out = [np.argmax(model.predict(x[i:i + chunk], batch_size=batch_size, verbose=0), axis=-1)
+               for i in range(0, len(x), chunk)]
     return np.concatenate(out).astype(np.int32)
 
 

@@ -149,6 +149,8 @@ class TrainingHistory:
         restored: whether the best epoch's weights were put back into the model.
         stopped_early: whether early stopping ended training before ``epochs``.
         seconds: wall-clock time of the whole ``fit`` call.
+        epoch_seconds: time from the start of ``fit`` to the end of each epoch (validation
+            included); the first epoch also holds the one-off cost of building the steps.
     """
 
     history: dict
@@ -159,6 +161,7 @@ class TrainingHistory:
     seconds: float
     epochs_requested: int
     best: dict = field(default_factory=dict)
+    epoch_seconds: list = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -168,6 +171,25 @@ class TrainingHistory:
     @property
     def seconds_per_epoch(self) -> float:
         return self.seconds / max(self.epochs, 1)
+
+    def seconds_to(self, metric: str, value: float, higher_is_better: bool = True) -> float:
+        """Training time until ``metric`` first reached ``value`` (``inf`` if it never did).
+
+        Example:
+            >>> history = TrainingHistory(history={"val_mean_iou": [0.2, 0.4, 0.5]}, monitor="val_mean_iou",
+            ...                           best_epoch=3, restored=True, stopped_early=False, seconds=9.0,
+            ...                           epochs_requested=3, epoch_seconds=[5.0, 7.0, 9.0])
+            >>> history.seconds_to("val_mean_iou", 0.35), history.seconds_to("val_mean_iou", 0.9)
+            (7.0, inf)
+        """
+        if metric not in self.history:
+            raise ValueError(f"metric must be one of the logged metrics ({', '.join(self.history)}); "
+                             f"received {metric!r}.")
+        value = V.number(value, "value")
+        for reached, seconds in zip(self.history[metric], self.epoch_seconds):
+            if (reached >= value) if higher_is_better else (reached <= value):
+                return float(seconds)
+        return float("inf")
 
     def plot(self, metrics=None, axes=None):
         """Plot the training curves (see :func:`cnnkit.viz.plot_history`); returns the Figure."""
@@ -272,13 +294,14 @@ def fit(model, x, y=None, validation_data=None, epochs: int = 10, batch_size: in
     progress = [] if verbose in (0, "batch") else [EpochProgress(epochs, one_line_per_epoch=(verbose == 2))]
 
     start = time.perf_counter()
+    clock = _EpochClock(start)
     # TensorFlow counts traces per code object and every Keras model shares the trainer's, so a
     # notebook that trains a few new models hears "triggered tf.function retracing" although each
     # model traces its steps once: the notice says nothing about this model, so it is not shown.
     with quiet_tensorflow_logger():
         keras_history = model.fit(
             x, y, batch_size=batch_size, epochs=int(epochs), validation_data=validation_data,
-            callbacks=[best_keeper, *extra, *progress], verbose=1 if verbose == "batch" else 0, **fit_kwargs,
+            callbacks=[best_keeper, clock, *extra, *progress], verbose=1 if verbose == "batch" else 0, **fit_kwargs,
         )
     seconds = time.perf_counter() - start
 
@@ -290,11 +313,22 @@ def fit(model, x, y=None, validation_data=None, epochs: int = 10, batch_size: in
         history=history, monitor=monitor, best_epoch=best_index + 1,
         restored=restore_best_weights and best_keeper.best_weights is not None,
         stopped_early=best_keeper.stopped_epoch > 0, seconds=seconds, epochs_requested=int(epochs),
-        best={k: v[best_index] for k, v in history.items()},
+        best={k: v[best_index] for k, v in history.items()}, epoch_seconds=clock.ends,
     )
     if verbose in (1, 2):
         print(result.summary())
     return result
+
+
+class _EpochClock(keras.callbacks.Callback):
+    """Records the time since ``start`` at the end of every epoch."""
+
+    def __init__(self, start: float):
+        super().__init__()
+        self.start, self.ends = start, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.ends.append(time.perf_counter() - self.start)
 
 
 def _logged_metrics(model, validation: bool) -> set | None:

@@ -48,6 +48,14 @@ def test_fit_learns_and_restores_the_best_epoch(capsys):
     now = model.evaluate(xv, yv, verbose=0, return_dict=True)["loss"]
     assert now == pytest.approx(history.best["val_loss"], rel=1e-4)
     assert history.seconds > 0 and "best epoch" in str(history)
+    ends = history.epoch_seconds  # one time per epoch, increasing, within the whole fit call
+    assert len(ends) == 6 and all(a < b for a, b in zip(ends, ends[1:])) and ends[-1] <= history.seconds
+    first_good = next(i for i, v in enumerate(history.history["val_accuracy"]) if v >= 0.8)
+    assert history.seconds_to("val_accuracy", 0.8) == ends[first_good]
+    assert history.seconds_to("val_accuracy", 1.1) == float("inf")
+    assert history.seconds_to("val_loss", history.best["val_loss"], higher_is_better=False) == ends[history.best_epoch - 1]
+    with pytest.raises(ValueError, match="logged metrics"):
+        history.seconds_to("val_mean_iou", 0.5)
 
 
 def test_early_stopping_stops_and_restores_epoch_one():
