@@ -26,6 +26,12 @@ its IoU for every object class is 0. Mean IoU weighs each class the same.
 The NumPy metrics are the reference; :func:`segmentation_metrics` gives the
 Keras ones that run inside ``model.fit``, and the tests check that both agree.
 
+Instance segmentation (one mask per object, Mask R-CNN's recipe) starts from boxes:
+:func:`crop_boxes` (RoIAlign) cuts a window out of the image for each box, a mask head
+(``cnnkit.models.create_model("mask_head")``) labels the window's pixels, :func:`paste_masks`
+puts each mask back into the image, and :func:`instance_ious` scores each object. The
+baseline :func:`component_masks` gives each object a connected region of a semantic mask.
+
 Example:
     >>> import numpy as np
     >>> y_true = np.array([[0, 0, 1, 1]])
@@ -452,3 +458,238 @@ def evaluate(model, x, y, class_names=None, batch_size: int = 64) -> Segmentatio
     confusion = confusion_matrix(y, y_pred, num_classes)
     return SegmentationEvaluation(confusion=confusion, iou=iou_per_class(confusion), class_names=names,
                                   y_true=y, y_pred=y_pred, image_miou=per_image_mean_iou(y, y_pred, num_classes))
+
+
+# ---------------------------------------------------------------- instance segmentation: boxes -> per-object masks
+#
+# Mask R-CNN's recipe, in three steps: cut a fixed-size window out of the image (or a feature map) for each box
+# (RoIAlign: :func:`crop_boxes`), predict a mask inside that window (a small network:
+# ``cnnkit.models.create_model("mask_head")``), and resize the window's mask back into the image (:func:`paste_masks`).
+# :func:`component_masks` is the baseline that cannot separate touching objects of one class, and
+# :func:`instance_ious` measures both.
+
+
+def _check_boxes(boxes, name: str = "boxes") -> np.ndarray:
+    """Finite ``(..., 4)`` boxes ``(x1, y1, x2, y2)`` in pixels with ``x2 >= x1`` and ``y2 >= y1``, as float64."""
+    boxes = V.finite_array(boxes, name, np.float64)
+    if boxes.ndim < 1 or boxes.shape[-1] != 4:
+        raise ValueError(f"{name} must have a last axis of 4 (x1, y1, x2, y2 in pixels); received {V.describe(boxes)}.")
+    if np.any(boxes[..., 2] < boxes[..., 0]) or np.any(boxes[..., 3] < boxes[..., 1]):
+        raise ValueError(f"{name} must be 'xyxy' boxes with x2 >= x1 and y2 >= y1; received {V.describe(boxes)} "
+                         f"with {int(np.sum((boxes[..., 2] < boxes[..., 0]) | (boxes[..., 3] < boxes[..., 1])))} "
+                         "reversed boxes.")
+    return boxes
+
+
+def _bilinear(images: np.ndarray, index: np.ndarray, ys: np.ndarray, xs: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """``images[index]`` sampled at row/column coordinates ``ys (M, a)``, ``xs (M, b)`` (pixel i's centre at i).
+
+    Coordinates beyond the first or last pixel centre take the edge value (``mode="nearest"``).
+    Returns float32 ``(M, a, b, C)``, computed ``chunk`` boxes at a time to bound the float64 temporaries.
+    """
+    height, width = images.shape[1:3]
+    out = np.empty((len(index), ys.shape[1], xs.shape[1], images.shape[-1]), np.float32)
+    for start in range(0, len(index), chunk):
+        part = slice(start, start + chunk)
+        y, x = np.clip(ys[part], 0, height - 1), np.clip(xs[part], 0, width - 1)
+        y0, x0 = np.floor(y).astype(np.int64), np.floor(x).astype(np.int64)
+        y1, x1 = np.minimum(y0 + 1, height - 1), np.minimum(x0 + 1, width - 1)
+        wy, wx = (y - y0)[:, :, None, None], (x - x0)[:, None, :, None]
+        n = index[part][:, None, None]
+
+        def at(rows, cols, n=n):
+            return images[n, rows[:, :, None], cols[:, None, :]].astype(np.float64)
+
+        top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx
+        bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx
+        out[part] = top * (1 - wy) + bottom * wy
+    return out
+
+
+def crop_boxes(images, boxes, size: int = 28, image_index=None) -> np.ndarray:
+    """RoIAlign: a ``size x size`` window of each box, sampled bilinearly at the centres of its bins.
+
+    The box is split into ``size x size`` equal bins and each bin takes the bilinearly interpolated
+    value at its centre (RoIAlign with one sample per bin and ``aligned=True``, as in detectron2):
+    no coordinate is rounded, so the window lines up with the pixels for any box, including
+    fractional ones. Pixel ``i`` covers ``[i, i + 1)``, its value sits at ``i + 0.5``; the bin
+    centres of box ``(x1, x2)`` are ``x1 + (j + 0.5) * (x2 - x1) / size``. Points beyond the
+    outermost pixel centres take the edge value (``scipy.ndimage.map_coordinates(order=1,
+    mode="nearest")``, which the tests compare with; detectron2 gives 0 beyond one pixel outside).
+
+    Args:
+        images: ``(N, H, W, C)`` images or feature maps, or ``(N, H, W)`` single-channel maps (masks).
+        boxes: ``(N, K, 4)`` boxes ``(x1, y1, x2, y2)`` in pixels, ``K`` per image; or, with
+            ``image_index``, ``(M, 4)`` boxes of any images.
+        size: side of the window (Mask R-CNN's mask head works at 28).
+        image_index: ``None``, or ``(M,)`` the image of each box (as ``torchvision.ops.roi_align``'s batch index).
+
+    Returns:
+        float32 ``(N, K, size, size, C)``, or ``(M, size, size, C)`` with ``image_index``
+        (without the ``C`` axis for ``(N, H, W)`` maps).
+
+    Example:
+        >>> image = np.array([[0.0, 1.0], [2.0, 3.0]])[None]        # one 2x2 map
+        >>> crop_boxes(image, [[[0, 0, 2, 2]]], size=2)[0, 0].tolist()   # the bin centres are the pixel centres
+        [[0.0, 1.0], [2.0, 3.0]]
+        >>> crop_boxes(image, [[[0, 0, 2, 2]]], size=1)[0, 0].tolist()   # one bin: its centre is the mean
+        [[1.5]]
+    """
+    maps = V.finite_array(images, "images", np.float32, ndim=(3, 4))
+    squeeze = maps.ndim == 3
+    maps = maps[..., None] if squeeze else maps
+    if min(maps.shape[:3]) == 0:
+        raise ValueError(f"images must hold at least one non-empty image; received {V.describe(maps)}.")
+    size = V.positive_int(size, "size")
+    boxes = _check_boxes(boxes)
+    if image_index is None:
+        if boxes.ndim != 3 or boxes.shape[0] != maps.shape[0]:
+            raise ValueError(f"boxes must be (N, K, 4), K boxes for each of the {maps.shape[0]} images (or pass "
+                             f"image_index with (M, 4) boxes); received boxes of shape {boxes.shape}.")
+        lead = boxes.shape[:2]
+        index = np.repeat(np.arange(maps.shape[0]), boxes.shape[1])
+        flat = boxes.reshape(-1, 4)
+    else:
+        index = V.integer_array(image_index, "image_index", "image numbers")
+        if boxes.ndim != 2 or index.shape != boxes.shape[:1]:
+            raise ValueError(f"with image_index, boxes must be (M, 4) and image_index (M,); received boxes of shape "
+                             f"{boxes.shape} and image_index of shape {index.shape}.")
+        if index.size and (index.min() < 0 or index.max() >= maps.shape[0]):
+            raise ValueError(f"image_index must number images in [0, {maps.shape[0]}); received values from "
+                             f"{index.min()} to {index.max()}.")
+        lead, flat = boxes.shape[:1], boxes
+    V.memory(4.0 * len(flat) * size * size * maps.shape[-1], "size", size, "the crops")
+    bins = (np.arange(size) + 0.5) / size  # bin centres as fractions of the box
+    xs = flat[:, 0:1] + bins * (flat[:, 2:3] - flat[:, 0:1]) - 0.5  # continuous -> pixel-index coordinates
+    ys = flat[:, 1:2] + bins * (flat[:, 3:4] - flat[:, 1:2]) - 0.5
+    crops = _bilinear(maps, index, ys, xs).reshape(*lead, size, size, maps.shape[-1])
+    return crops[..., 0] if squeeze else crops
+
+
+def paste_masks(mask_probs, boxes, image_shape, threshold: float | None = 0.5) -> np.ndarray:
+    """Put each box's ``(S, S)`` mask back into the image frame: resize it to its box, zero outside the box.
+
+    The inverse of :func:`crop_boxes`: the pixel centre ``x + 0.5`` inside box ``(x1, x2)`` reads
+    the mask at window coordinate ``(x + 0.5 - x1) / (x2 - x1) * S - 0.5`` (bilinear, edge values
+    beyond the outermost bin centres). Pixels whose centre lies outside the box are 0; parts of a
+    box outside the image are simply cut off.
+
+    Args:
+        mask_probs: ``(..., S, S)`` mask probabilities (or any scores) in each box's window.
+        boxes: ``(..., 4)`` the boxes ``(x1, y1, x2, y2)`` in pixels, same leading axes.
+        image_shape: ``(H, W)`` of the image (a longer shape such as ``(H, W, C)`` uses its first two).
+        threshold: return ``probability > threshold`` as booleans; ``None`` returns the pasted probabilities.
+
+    Returns:
+        ``(..., H, W)``: booleans, or float32 probabilities when ``threshold=None``.
+
+    Example:
+        >>> paste_masks(np.ones((1, 4, 4)), [[1, 0, 3, 2]], (3, 4)).astype(int).tolist()
+        [[[0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]]]
+    """
+    probs = V.finite_array(mask_probs, "mask_probs", np.float32)
+    if probs.ndim < 2 or probs.shape[-1] != probs.shape[-2] or probs.shape[-1] == 0:
+        raise ValueError(f"mask_probs must be (..., S, S) square masks, one per box; received {V.describe(probs)}.")
+    boxes = _check_boxes(boxes)
+    if boxes.shape[:-1] != probs.shape[:-2]:
+        raise ValueError(f"boxes (..., 4) must have the leading axes of mask_probs (..., S, S); received boxes of "
+                         f"shape {boxes.shape} and mask_probs of shape {probs.shape}.")
+    shape = V.as_sequence(image_shape)
+    if shape is None or len(shape) < 2:
+        V.fail("image_shape", "(H, W) or (H, W, C)", image_shape)
+    height, width = V.pair(tuple(shape[:2]), "image_shape")
+    threshold = V.number(threshold, "threshold", allow_none=True)
+    lead, side = probs.shape[:-2], probs.shape[-1]
+    flat, flat_boxes = probs.reshape(-1, side, side, 1), boxes.reshape(-1, 4)
+    V.memory(8.0 * len(flat) * height * width, "image_shape", image_shape, "the pasted masks")
+    cx, cy = np.arange(width) + 0.5, np.arange(height) + 0.5
+    x1, y1, x2, y2 = (flat_boxes[:, i:i + 1] for i in range(4))
+    with np.errstate(divide="ignore", invalid="ignore"):  # an empty box covers no pixel centre
+        us = np.nan_to_num((cx - x1) / (x2 - x1) * side - 0.5)
+        vs = np.nan_to_num((cy - y1) / (y2 - y1) * side - 0.5)
+    pasted = _bilinear(flat, np.arange(len(flat)), vs, us)[..., 0]
+    inside = ((cy >= y1) & (cy < y2))[:, :, None] & ((cx >= x1) & (cx < x2))[:, None, :]
+    pasted = np.where(inside, pasted, 0.0).reshape(*lead, height, width)
+    return pasted > threshold if threshold is not None else pasted.astype(np.float32)
+
+
+def _binary_masks(masks, name: str) -> np.ndarray:
+    """Booleans, or whole numbers that are all 0 or 1, as a boolean array."""
+    values = V.integer_array(masks, name, "booleans (or 0 / 1)")
+    if values.size and (values.min() < 0 or values.max() > 1):
+        raise ValueError(f"{name} must be booleans (or 0 / 1); received values from {values.min()} to {values.max()}.")
+    return values.astype(bool)
+
+
+def instance_ious(true_masks, pred_masks) -> np.ndarray:
+    """IoU of each object's predicted mask with its true mask (object ``k`` against prediction ``k``).
+
+    Args:
+        true_masks, pred_masks: boolean ``(..., H, W)`` masks of the same shape, one per object
+            (e.g. ``(N, K, H, W)`` for K objects in each of N scenes).
+
+    Returns:
+        float64 ``(...)``: ``|true & pred| / |true | pred|``; NaN where both masks are empty
+        (a padding slot, not an object).
+
+    Example:
+        >>> instance_ious([[[1, 1, 0, 0]]], [[[1, 1, 1, 1]]]).tolist()   # one 1x4 object: 2 pixels of 4
+        [0.5]
+    """
+    true_masks, pred_masks = np.asarray(true_masks), np.asarray(pred_masks)
+    if true_masks.shape != pred_masks.shape or true_masks.ndim < 2:
+        raise ValueError(f"true_masks and pred_masks must be (..., H, W) masks of the same shape; received "
+                         f"{true_masks.shape} and {pred_masks.shape}.")
+    true_masks, pred_masks = _binary_masks(true_masks, "true_masks"), _binary_masks(pred_masks, "pred_masks")
+    inter = np.sum(true_masks & pred_masks, axis=(-2, -1)).astype(np.float64)
+    union = np.sum(true_masks | pred_masks, axis=(-2, -1)).astype(np.float64)
+    return np.divide(inter, union, out=np.full_like(union, np.nan), where=union > 0)
+
+
+def component_masks(semantic_mask, instance_masks, classes) -> np.ndarray:
+    """The baseline: give each object the connected region of its class that overlaps it most.
+
+    A semantic mask has one class per pixel; its connected regions (4-connected, scipy's
+    ``ndimage.label``) are the best guess at objects it allows. Each object gets the region of
+    its own class that covers most of its true pixels, so the assignment is the best possible;
+    two touching objects of one class share one region, and both get all of it.
+
+    Args:
+        semantic_mask: ``(..., H, W)`` class ids, ``class + 1`` for an object of class ``class``
+            and 0 for the background (the convention of ``data.load_scene_masks``).
+        instance_masks: boolean ``(..., K, H, W)`` true masks of the K objects of each image.
+        classes: ``(..., K)`` class of each object, -1 for a padding slot (which gets an empty mask).
+
+    Returns:
+        boolean ``(..., K, H, W)``: the region given to each object.
+
+    Example:
+        >>> semantic = np.array([[1, 1, 0, 1]])                    # two regions of class 0
+        >>> objects = np.array([[[1, 0, 0, 0]], [[0, 1, 0, 0]], [[0, 0, 0, 1]]], bool)
+        >>> component_masks(semantic, objects, [0, 0, 0]).astype(int).tolist()   # the first two share a region
+        [[[1, 1, 0, 0]], [[1, 1, 0, 0]], [[0, 0, 0, 1]]]
+    """
+    from scipy import ndimage
+
+    semantic = V.class_ids(semantic_mask, None, "semantic_mask")
+    masks = _binary_masks(instance_masks, "instance_masks")
+    classes = V.integer_array(classes, "classes", "class ids (-1 for padding)")
+    if classes.size and classes.min() < -1:
+        raise ValueError(f"classes must be class ids >= 0, or -1 for a padding slot; received values down to "
+                         f"{classes.min()}.")
+    if (semantic.ndim < 2 or masks.ndim != semantic.ndim + 1 or masks.shape[:-3] + masks.shape[-2:] != semantic.shape
+            or classes.shape != masks.shape[:-2]):
+        raise ValueError(f"Expected semantic_mask (..., H, W), instance_masks (..., K, H, W) and classes (..., K) that "
+                         f"agree; received shapes {semantic.shape}, {masks.shape} and {classes.shape}.")
+    flat_sem = semantic.reshape(-1, *semantic.shape[-2:])
+    flat_masks, flat_classes = masks.reshape(len(flat_sem), *masks.shape[-3:]), classes.reshape(len(flat_sem), -1)
+    out = np.zeros_like(flat_masks)
+    for i, (sem, objects, object_classes) in enumerate(zip(flat_sem, flat_masks, flat_classes)):
+        for c in np.unique(object_classes[object_classes >= 0]):
+            regions, _ = ndimage.label(sem == c + 1)
+            for k in np.flatnonzero(object_classes == c):
+                counts = np.bincount(regions[objects[k]], minlength=1)
+                counts[0] = 0  # region 0 is "not this class"
+                if counts.max() > 0:
+                    out[i, k] = regions == counts.argmax()
+    return out.reshape(masks.shape)

@@ -623,6 +623,34 @@ T("segmentation", "segmentation.CrossEntropyDice", lambda F: {"dice_weight": 1.0
   skip={"dice_weight": {"zero": "0: cross-entropy only"}, "smooth": {"zero": "0: no smoothing"}})
 T("segmentation", "segmentation.segmentation_metrics", lambda F: {"num_classes": 3}, {"num_classes": "posint"})
 
+# instance segmentation: two boxes in each of the six 8x8 images
+SEG_BOXES = np.array([[[0, 0, 4, 4], [2, 1, 7, 8]]] * 6, np.float32)
+
+
+def OBJ(F):  # two object masks per image, and their classes
+    return F.get("objects", lambda: np.stack([M(F) == 1, M(F) == 2], axis=1))
+
+
+T("segmentation", "segmentation.crop_boxes", lambda F: {"images": X(F), "boxes": SEG_BOXES, "size": 4},
+  {"images": "images", "boxes": "boxes", "size": "size", "image_index": "labels"},
+  skip={"images": {"uint8 0-255": "feature maps and masks as well as images: any finite values",
+                   "float 0-255": "feature maps and masks as well as images: any finite values",
+                   "channels-first": "feature maps of any channel count", "no channel axis": "(N, H, W) maps"},
+        "image_index": {"none": "None: boxes (N, K, 4), one row per image"}},
+  extra={"image_index": {"with (N, K, 4) boxes": [0, 1, 2, 3, 4, 5]}})
+T("segmentation", "segmentation.paste_masks",
+  lambda F: {"mask_probs": rng().random((6, 2, 4, 4)), "boxes": SEG_BOXES, "image_shape": (8, 8)},
+  {"mask_probs": "array", "boxes": "boxes", "image_shape": "shape", "threshold": "fraction"},
+  skip={"threshold": {"none": "None: the probabilities", "negative": "any real threshold of any scores",
+                      "above 1": "any real threshold of any scores"}})
+T("segmentation", "segmentation.instance_ious", lambda F: {"true_masks": OBJ(F), "pred_masks": OBJ(F)[::-1].copy()},
+  {"true_masks": "masks", "pred_masks": "masks"})
+T("segmentation", "segmentation.component_masks",
+  lambda F: {"semantic_mask": M(F), "instance_masks": OBJ(F), "classes": np.array([[0, 1]] * 6)},
+  {"semantic_mask": "masks", "instance_masks": "masks", "classes": "labels"},
+  skip={"semantic_mask": {"out of range": "a class id without objects: its regions are given to nobody"},
+        "classes": {"out of range": "a class absent from the semantic mask: its objects get empty masks"}})
+
 
 def _dice_call(F, kw):
     from cnnkit import segmentation
