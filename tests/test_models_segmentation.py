@@ -1,4 +1,4 @@
-"""cnnkit.models.segmentation: unet_small and fpn_seg."""
+"""cnnkit.models.segmentation: unet_small, fpn_seg and mask_head."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from cnnkit.models import create_model, model_tags
 
 
 def test_models_are_registered_as_segmentation():
-    for name in ("unet_small", "fpn_seg"):
+    for name in ("unet_small", "fpn_seg", "mask_head"):
         assert model_tags(name)["task"] == "segmentation"
 
 
@@ -79,3 +79,53 @@ def test_transposed_conv_of_a_constant_is_a_checkerboard_and_resize_conv_is_flat
                                keras.layers.Conv2D(1, 3, padding="same", use_bias=False, kernel_initializer="ones")])
     z = keras.ops.convert_to_numpy(resize(x))[0, 2:-2, 2:-2, 0]
     np.testing.assert_allclose(z, 9.0)
+
+
+# ---------------------------------------------------------------- mask head
+
+
+def test_mask_head_parameter_count_by_the_layer_formula():
+    """Stride-2 3x3 conv 3->w, depth 3x3 convs w->w, 3x3 transposed conv w->w (all with BN), 1x1 conv w->classes."""
+    model = create_model("mask_head", width=8, depth=3)
+    conv_bn = lambda c_in, c_out: 9 * c_in * c_out + 4 * c_out  # noqa: E731
+    assert model.count_params() == conv_bn(3, 8) + 3 * conv_bn(8, 8) + conv_bn(8, 8) + (8 * 2 + 2)
+    assert model.output_shape == (None, 28, 28, 2)
+    assert create_model("mask_head").count_params() < 60_000  # "small": tens of thousands
+
+
+def test_mask_head_works_at_half_resolution_inside_and_takes_other_window_sizes():
+    model = create_model("mask_head", input_shape=(None, None, 3), depth=2)
+    assert tuple(model.get_layer("conv2").output.shape) == (None, None, None, 32)
+    assert tuple(model(np.zeros((1, 14, 20, 3), np.float32)).shape) == (1, 14, 20, 2)
+
+
+def test_mask_head_learns_to_keep_the_object_that_fills_the_window():
+    """Windows with a bright square filling the box and a same-colour neighbour poking in at the edge."""
+    rng = np.random.default_rng(0)
+    n = 256
+    windows = np.zeros((n, 16, 16, 3), np.float32)
+    targets = np.zeros((n, 16, 16), np.int32)
+    windows[:, 2:14, 2:14] = 1.0
+    targets[:, 2:14, 2:14] = 1
+    side = rng.integers(0, 2, n)
+    for i in range(n):  # a neighbour of the same colour in the left or right margin: not the box's object
+        if side[i]:
+            windows[i, 4:12, 14:16] = 1.0
+        else:
+            windows[i, 4:12, 0:2] = 1.0
+    keras.utils.set_random_seed(0)
+    model = create_model("mask_head", input_shape=(16, 16, 3), width=16, depth=2)
+    model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(windows, targets, epochs=15, batch_size=32, verbose=0)
+    predicted = keras.ops.convert_to_numpy(model(windows[:16])).argmax(-1)
+    assert np.mean(predicted == targets[:16]) > 0.95
+    assert np.mean(predicted[:, 4:12][windows[:16, 4:12, ..., 0] * (1 - targets[:16, 4:12]) > 0]) < 0.2  # neighbour
+
+
+def test_mask_head_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="multiple of 2"):
+        create_model("mask_head", input_shape=(27, 28, 3))
+    with pytest.raises(ValueError, match="depth"):
+        create_model("mask_head", depth=0)
+    with pytest.raises(ValueError, match="width"):
+        create_model("mask_head", width=2.5)

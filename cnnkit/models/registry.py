@@ -77,7 +77,7 @@ def list_models(task: str | None = None, backbone: bool | None = None) -> list[s
 
     Example:
         >>> list_models(task="segmentation")
-        ['fpn_seg', 'unet_small']
+        ['fpn_seg', 'mask_head', 'unet_small']
     """
     if task is not None:
         V.choice(task, "task", TASKS)

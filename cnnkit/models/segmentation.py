@@ -1,7 +1,8 @@
-"""Segmentation models: a U-Net, and an FPN decoder on any registered backbone.
+"""Segmentation models: a U-Net, an FPN decoder on any registered backbone, and a mask head for boxes.
 
-Both output logits ``(batch, H, W, num_classes)``: one score per class at every
-input pixel.
+All three output logits ``(batch, H, W, num_classes)``: one score per class at every
+input pixel. ``mask_head`` takes the window of one box (``segmentation.crop_boxes``) and
+labels its pixels "this box's object" or not: Mask R-CNN's step from boxes to instance masks.
 
 ``unet_small`` (Ronneberger et al., 2015) is the classic encoder-decoder. The
 encoder halves the size ``len(widths) - 1`` times (two 3x3 convolutions, then
@@ -30,6 +31,8 @@ Example:
     (None, 64, 64, 7)
     >>> create_model("fpn_seg", num_classes=7, input_shape=(64, 64, 3), backbone="mobilenet_small").output_shape
     (None, 64, 64, 7)
+    >>> create_model("mask_head").output_shape
+    (None, 28, 28, 2)
 """
 
 from __future__ import annotations
@@ -193,3 +196,45 @@ def fpn_seg(num_classes=7, input_shape=(64, 64, 3), backbone="resnet_small", bac
     stride = 2 ** pyramid_level(finest)
     logits = keras.layers.UpSampling2D(stride, interpolation="bilinear", name="logits")(x)
     return keras.Model(base.input, logits, name=name or f"fpn_seg_{backbone}")
+
+
+@register_model("mask_head", task="segmentation")
+def mask_head(num_classes=2, input_shape=(28, 28, 3), width=32, depth=4, use_bn=True, name="mask_head"):
+    """Mask R-CNN's mask head, small: a box's window in, a mask of that box's object out.
+
+    The input is a window cut out of the image for one box (``segmentation.crop_boxes``,
+    RoIAlign); every pixel of the window is labelled "this box's object" (1) or not (0).
+    The layout follows Mask R-CNN's head (He et al., 2017), which sees 14x14 RoIAlign features
+    of a backbone: here a stride-2 convolution turns the 28x28 pixels into 14x14 features,
+    ``depth`` 3x3 convolutions follow (four in the paper), a transposed convolution doubles the
+    size back to 28x28 and a 1x1 convolution gives the logits. The head is class-agnostic
+    (one mask per box, whatever its class; the paper found this almost as good as a mask per
+    class); ``num_classes`` is 2 for it (other labellings of the window also work).
+
+    Args:
+        num_classes: labels per window pixel: 2 for not-this-object / this object.
+        input_shape: ``(height, width, channels)`` of the window; even height and width, or ``None``.
+        width: channels of every convolution.
+        depth: number of 3x3 convolutions at half resolution.
+        use_bn: batch normalization after every convolution.
+        name: model name.
+
+    Returns:
+        A ``keras.Model`` from windows ``(batch, S, S, C)`` to logits ``(batch, S, S, num_classes)``.
+
+    Example:
+        >>> model = mask_head()
+        >>> model.output_shape, model.count_params() < 60_000
+        ((None, 28, 28, 2), True)
+    """
+    num_classes = V.num_classes(num_classes)
+    width, depth = V.positive_int(width, "width"), V.positive_int(depth, "depth")
+    use_bn = V.boolean(use_bn, "use_bn")
+    inputs = image_input(input_shape)
+    _check_divisible(input_shape, 2, "mask_head")
+    x = ConvBNAct(width, 3, strides=2, use_bn=use_bn, name="stem")(inputs)  # 28x28 pixels -> 14x14 features
+    for i in range(depth):
+        x = ConvBNAct(width, 3, use_bn=use_bn, name=f"conv{i + 1}")(x)
+    x = upsample(x, width, "transpose", use_bn=use_bn, name="up")  # 14x14 -> 28x28
+    logits = keras.layers.Conv2D(num_classes, 1, name="logits")(x)
+    return keras.Model(inputs, logits, name=name)
