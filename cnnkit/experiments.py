@@ -131,14 +131,19 @@ def _seeds(n: int) -> str:
 
 
 def _decimals(std: float, mean: float) -> int:
-    """Decimals that show the spread with one significant digit (two when it starts with a 1)."""
+    """Decimals that show the spread with one significant digit (two when it starts with a 1).
+
+    Never more than the mean's 4 significant digits: a spread of float round-off (runs that
+    all collapsed to the same answer) would otherwise print as ``0.12107889 ± 0.00000000``.
+    """
+    scale = abs(mean) if math.isfinite(mean) and mean != 0 else 1.0
+    four_significant = int(min(6, max(0, 3 - math.floor(math.log10(scale)))))
     if not math.isfinite(std) or std == 0:
-        scale = abs(mean) if math.isfinite(mean) and mean != 0 else 1.0
-        return int(min(6, max(0, 3 - math.floor(math.log10(scale)))))  # 4 significant digits
+        return four_significant
     exponent = math.floor(math.log10(std))
     leading = std / 10.0**exponent
     digits = -exponent + (1 if leading < 1.95 else 0)
-    return int(min(8, max(0, digits)))
+    return int(min(8, four_significant, max(0, digits)))
 
 
 # ---------------------------------------------------------------- several metrics over seeds

@@ -166,3 +166,10 @@ def test_timings_and_median_time():
         experiments.timings(lambda: None, warmup=-1)
     with pytest.raises(ValueError, match=r"fn must be a function of no arguments; received int 3"):
         experiments.median_time(3)
+
+
+def test_a_spread_of_float_round_off_prints_with_the_means_four_digits():
+    collapsed = experiments.repeat(lambda seed: {"miou": 0.12107889 + seed * 1e-10}, verbose=False)
+    assert collapsed["miou"].mean_pm_std() == "0.1211 ± 0.0000"
+    spread = experiments.repeat(lambda seed: {"miou": (0.37, 0.45, 0.44)[seed]}, verbose=False)
+    assert spread["miou"].mean_pm_std() == "0.42 ± 0.04"     # a real spread still sets the digits
