@@ -38,8 +38,13 @@ def num_test() -> int:
 
 
 def min_miou(full: float) -> float:
-    """A check's mean-IoU bar: ``full`` in full mode; in quick mode (two epochs) only the code runs."""
-    return pick(full=full, quick=0.05)
+    """A check's mean-IoU bar: ``full`` in full mode; in quick mode only the code runs (no bar).
+
+    Quick mode trains for an epoch or two on a few scenes, which can leave a model below even
+    the 0.121 of "background everywhere" (a pyramid decoder on JAX scored 0.046), so any bar
+    there would only test luck.
+    """
+    return pick(full=full, quick=0.0)
 
 
 # Bars of a short run (the solutions' budget: 1,024 scenes, 5 epochs per model); all-background scores 0.121.
